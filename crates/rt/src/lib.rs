@@ -1,0 +1,9 @@
+//! The runtime seam (DESIGN.md §2). Library crates reach the disk, the clock and randomness only
+//! through this crate, and tasks, timers and sockets only through `tokio` (madsim-tokio), so that
+//! one build runs on real tokio and one (`--cfg madsim`) runs inside the deterministic simulator.
+//!
+//! This is the only crate that names `madsim` or `memmap2`.
+
+pub mod clock;
+pub mod disk;
+pub mod rand;
