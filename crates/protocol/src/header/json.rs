@@ -48,6 +48,10 @@ pub fn encode_json_header(cmd: &RemotingCommand, out: &mut BytesMut) {
 
 /// Parses a JSON header into a command without a body.
 pub fn decode_json_header(bytes: &[u8]) -> Result<RemotingCommand> {
+    // serde would also read a struct from an array; a header is only ever an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ProtocolError::InvalidJsonHeader("not a JSON object".into()));
+    }
     let h: JsonHeader = serde_json::from_slice(bytes)
         .map_err(|e| ProtocolError::InvalidJsonHeader(e.to_string()))?;
     let ext_fields = h

@@ -43,8 +43,8 @@ const V2_KEYS: [(&str, &str); 14] = [
     ("properties", "i"),
     ("reconsumeTimes", "j"),
     ("unitMode", "k"),
-    ("maxReconsumeTimes", "l"),
     ("batch", "m"),
+    ("maxReconsumeTimes", "l"),
     ("bname", "n"),
 ];
 
