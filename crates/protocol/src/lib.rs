@@ -4,6 +4,7 @@
 //! I/O; every decoder takes untrusted bytes and answers malformed input with a
 //! [`ProtocolError`], never a panic.
 
+pub mod body;
 pub mod code;
 pub mod command;
 pub mod error;
