@@ -75,7 +75,8 @@ impl Disk for FsDisk {
 
     fn open_segment(&self, path: &Path, len: u64) -> io::Result<FileRef> {
         let full = self.resolve(path)?;
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&full)?;
+        let file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&full)?;
         let current = file.metadata()?.len();
         if current == 0 && len > 0 {
             file.set_len(len)?;
@@ -244,7 +245,11 @@ impl SegmentFile for MappedSegment {
         // SAFETY: the range is inside the mapping (checked above); the mapping is writable; the
         // caller (a single appender per segment) never writes a region that readers were given.
         unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(start), data.len());
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.map.as_mut_ptr().add(start),
+                data.len(),
+            );
         }
         Ok(())
     }

@@ -26,11 +26,12 @@ use bytes::Bytes;
 
 mod fs;
 mod sim;
+mod sim_inode;
 #[cfg(madsim)]
 pub mod sim_plugin;
 
 pub use fs::FsDisk;
-pub use sim::{SimDisk, SimDiskConfig};
+pub use sim::{SimDisk, SimDiskConfig, SimDiskStats};
 
 /// A shared handle to a disk.
 pub type DiskRef = Arc<dyn Disk>;

@@ -1,0 +1,1 @@
+//! The madsim plugin that gives each simulated node its own `SimDisk` (being written).
