@@ -5,6 +5,12 @@
 //! with a stale consumer-offset table, say), which makes the group consume again what it had
 //! already consumed. The only legitimate way back is an operator's reset, recorded as
 //! `reset-offset`, after which commits are judged against the reset offset.
+//!
+//! Caveat: a concurrent push consumer that loses a queue in a rebalance persists its offset for
+//! it, and that write can land after the new owner's higher commit. RocketMQ's broker keeps the
+//! last commit it received, so such histories regress legitimately (the cost is redelivery, not
+//! loss); `CheckOptions::subscribe` allows this kind. Orderly consumers hold the broker's queue
+//! lock while they persist, so for them a regression is a real anomaly.
 
 use std::collections::BTreeMap;
 

@@ -36,9 +36,11 @@ pub(crate) fn check(history: &History, facts: &Facts, found: &mut Vec<Anomaly>) 
     let observed = observed_positions(facts);
     inconsistent_offsets(&observed, found);
     lost_writes(facts, found);
-    let mut known: BTreeMap<&QueueId, BTreeSet<i64>> = BTreeMap::new();
-    for position in observed.keys() {
-        known.entry(&position.queue).or_default().insert(position.offset);
+    // Per queue, every offset known to hold a message, with the first op showing it.
+    let mut known: BTreeMap<&QueueId, BTreeMap<i64, u64>> = BTreeMap::new();
+    for (position, values) in &observed {
+        let first = values.values().min().copied().unwrap_or_default();
+        known.entry(&position.queue).or_default().insert(position.offset, first);
     }
     tenures(history, &known, found);
 }
@@ -118,7 +120,11 @@ fn lost_writes(facts: &Facts, found: &mut Vec<Anomaly>) {
 }
 
 /// Walks the history once, tracking each tenure's last read offset.
-fn tenures(history: &History, known: &BTreeMap<&QueueId, BTreeSet<i64>>, found: &mut Vec<Anomaly>) {
+fn tenures(
+    history: &History,
+    known: &BTreeMap<&QueueId, BTreeMap<i64, u64>>,
+    found: &mut Vec<Anomaly>,
+) {
     // (group, process, queue) -> the offset last read in the current tenure and its op.
     let mut last: BTreeMap<(&str, ProcessId, &QueueId), (i64, u64)> = BTreeMap::new();
     for op in history.ops().iter().filter(|op| op.kind == OpType::Ok) {
@@ -146,11 +152,16 @@ fn tenures(history: &History, known: &BTreeMap<&QueueId, BTreeSet<i64>>, found: 
                     found.push(Anomaly::new(evidence, ops));
                     continue;
                 }
-                let skipped: Vec<i64> = known
+                let skipped: Vec<(i64, u64)> = known
                     .get(queue)
-                    .map(|offsets| offsets.range(previous + 1..*offset).copied().collect())
+                    .map(|offsets| {
+                        offsets.range(previous + 1..*offset).map(|(&o, &at)| (o, at)).collect()
+                    })
                     .unwrap_or_default();
-                if !skipped.is_empty() {
+                if let Some(&(_, shown_at)) = skipped.first() {
+                    // The op that shows the first skipped offset holds a message completes the
+                    // evidence.
+                    let ops = vec![previous_op, shown_at, op.index];
                     let evidence = Evidence::PollSkip {
                         group: group.clone(),
                         process: op.process,
@@ -158,7 +169,7 @@ fn tenures(history: &History, known: &BTreeMap<&QueueId, BTreeSet<i64>>, found: 
                         previous,
                         offset: *offset,
                         skipped_count: skipped.len(),
-                        skipped: skipped.into_iter().take(SKIPPED_LISTED_MAX).collect(),
+                        skipped: skipped.iter().map(|&(o, _)| o).take(SKIPPED_LISTED_MAX).collect(),
                     };
                     found.push(Anomaly::new(evidence, ops));
                 }

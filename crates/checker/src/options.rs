@@ -36,10 +36,15 @@ impl Default for CheckOptions {
 }
 
 impl CheckOptions {
-    /// Consumers whose rebalances are not recorded as `assign` ops: a queue may move away and
-    /// back within what looks like one tenure, so rewinds and jumps are allowed.
+    /// Consumers that rebalance without recording it as `assign` ops: a queue may move away and
+    /// back within what looks like one tenure, so rewinds and jumps are allowed. A consumer that
+    /// loses a queue also persists its offset for it, which can land after, and below, the new
+    /// owner's commit; RocketMQ's broker keeps the last commit it got, so commits may regress.
     pub fn subscribe() -> Self {
-        Self::default().allow(AnomalyKind::NonmonotonicPoll).allow(AnomalyKind::PollSkip)
+        Self::default()
+            .allow(AnomalyKind::NonmonotonicPoll)
+            .allow(AnomalyKind::PollSkip)
+            .allow(AnomalyKind::CommitRegression)
     }
 
     /// Concurrent push consumers: messages of one queue are handed to a thread pool, so the
