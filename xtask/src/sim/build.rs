@@ -22,6 +22,8 @@ pub struct TestBinary {
     /// Target name: `--test <name>`.
     pub target: String,
     pub executable: PathBuf,
+    /// The target's root source file.
+    pub src_path: PathBuf,
     /// The package's folder: cargo runs tests there, so do we.
     pub manifest_dir: PathBuf,
 }
@@ -112,10 +114,11 @@ pub fn parse_artifact(line: &str) -> Option<TestBinary> {
     let executable = PathBuf::from(msg["executable"].as_str()?);
     let kind = msg["target"]["kind"].get(0)?.as_str()?.to_string();
     let target = msg["target"]["name"].as_str()?.to_string();
+    let src_path = PathBuf::from(msg["target"]["src_path"].as_str()?);
     let manifest_path = PathBuf::from(msg["manifest_path"].as_str()?);
     let manifest_dir = manifest_path.parent()?.to_path_buf();
     let package = package_name(msg["package_id"].as_str()?, &manifest_dir)?;
-    Some(TestBinary { package, kind, target, executable, manifest_dir })
+    Some(TestBinary { package, kind, target, executable, src_path, manifest_dir })
 }
 
 /// The package name in a package id. Cargo's current form is `path+file:///dir#name@version`,
@@ -131,11 +134,15 @@ pub fn package_name(id: &str, manifest_dir: &Path) -> Option<String> {
     id.split_whitespace().next().map(str::to_string)
 }
 
-/// Whether a built target is a simulation test by convention: an integration test named
-/// `sim*` (`tests/sim_disk.rs`), or any test target of the simulation crate in `sim/`.
+/// Whether a built target holds simulation tests: any test target of the simulation crate in
+/// `sim/`, or an integration test whose source mentions `cfg(madsim)` (normally a file-wide
+/// `#![cfg(madsim)]`). Plain tests gain nothing from running once per seed.
 pub fn is_sim_target(bin: &TestBinary, root: &Path) -> bool {
-    let in_sim_crate = bin.manifest_dir == root.join("sim");
-    in_sim_crate || (bin.kind == "test" && bin.target.starts_with("sim"))
+    if bin.manifest_dir == root.join("sim") {
+        return true;
+    }
+    bin.kind == "test"
+        && std::fs::read_to_string(&bin.src_path).is_ok_and(|src| src.contains("cfg(madsim)"))
 }
 
 /// Lists the tests of one executable that match the libtest filter arguments.
@@ -186,22 +193,46 @@ mod tests {
 
     #[test]
     fn artifacts_with_executables_are_parsed() {
-        let line = r#"{"reason":"compiler-artifact","package_id":"path+file:///r/crates/rt#apogee-rt@0.1.0","manifest_path":"/r/crates/rt/Cargo.toml","target":{"kind":["test"],"name":"sim_disk"},"profile":{"test":true},"executable":"/r/target/sim/debug/deps/sim_disk-abc","fresh":true}"#;
+        let line = r#"{"reason":"compiler-artifact","package_id":"path+file:///r/crates/rt#apogee-rt@0.1.0","manifest_path":"/r/crates/rt/Cargo.toml","target":{"kind":["test"],"name":"sim_disk","src_path":"/r/crates/rt/tests/sim_disk.rs"},"profile":{"test":true},"executable":"/r/target/sim/debug/deps/sim_disk-abc","fresh":true}"#;
         let bin = parse_artifact(line).expect("a test artifact");
         assert_eq!(bin.package, "apogee-rt");
         assert_eq!(bin.target, "sim_disk");
         assert_eq!(bin.cargo_selector(), "-p apogee-rt --test sim_disk");
         assert_eq!(bin.manifest_dir, PathBuf::from("/r/crates/rt"));
-        assert!(is_sim_target(&bin, Path::new("/r")));
+        assert_eq!(bin.src_path, PathBuf::from("/r/crates/rt/tests/sim_disk.rs"));
 
         let lib = line.replace("\"kind\":[\"test\"]", "\"kind\":[\"lib\"]");
         let lib = parse_artifact(&lib).expect("a lib test artifact");
         assert_eq!(lib.cargo_selector(), "-p apogee-rt --lib");
-        assert!(!is_sim_target(&lib, Path::new("/r")));
 
         let no_exe = line.replace("\"/r/target/sim/debug/deps/sim_disk-abc\"", "null");
         assert_eq!(parse_artifact(&no_exe), None);
         assert_eq!(parse_artifact(r#"{"reason":"build-finished","success":true}"#), None);
+    }
+
+    #[test]
+    fn simulation_targets_are_recognised_by_their_cfg() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("write");
+            path
+        };
+        let bin = |kind: &str, src_path: PathBuf, manifest_dir: &str| TestBinary {
+            package: "p".into(),
+            kind: kind.into(),
+            target: "t".into(),
+            executable: PathBuf::from("/x"),
+            src_path,
+            manifest_dir: PathBuf::from(manifest_dir),
+        };
+        let sim = write("sim.rs", "#![cfg(madsim)]\n#[tokio::test]\nasync fn t() {}\n");
+        let plain = write("plain.rs", "#[test]\nfn t() {}\n");
+        let root = Path::new("/r");
+        assert!(is_sim_target(&bin("test", sim.clone(), "/r/crates/rt"), root));
+        assert!(!is_sim_target(&bin("test", plain.clone(), "/r/crates/rt"), root));
+        assert!(!is_sim_target(&bin("lib", sim, "/r/crates/rt"), root));
+        assert!(is_sim_target(&bin("lib", plain, "/r/sim"), root));
     }
 
     #[test]

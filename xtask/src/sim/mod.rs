@@ -37,8 +37,8 @@ pub struct SimArgs {
     /// Only this package's tests (repeatable); default: the whole workspace.
     #[arg(long = "package", short = 'p')]
     pub packages: Vec<String>,
-    /// Only this integration test target (repeatable); default: every simulation test target
-    /// (`tests/sim*.rs` in any crate, and every test of the sim/ crate).
+    /// Only this test target (repeatable); default: every simulation test target (integration
+    /// tests whose source is gated on `cfg(madsim)`, and every test of the sim/ crate).
     #[arg(long = "test")]
     pub tests: Vec<String>,
     /// Re-run this many passing seeds with madsim's determinism check.
@@ -110,7 +110,7 @@ pub fn run(root: &Path, args: &SimArgs) -> Result<bool, String> {
         }
     }
     if cases.is_empty() {
-        println!("sim: no simulation tests found (tests/sim*.rs targets or the sim/ crate)");
+        println!("sim: no simulation tests found (cfg(madsim) test targets or the sim/ crate)");
         println!("sim: 0 passed, 0 failed");
         return Ok(true);
     }
@@ -256,6 +256,7 @@ mod tests {
                 kind: "test".into(),
                 target: target.into(),
                 executable: PathBuf::from("/x"),
+                src_path: PathBuf::from("/r/crates/rt/tests/sim_disk.rs"),
                 manifest_dir: PathBuf::from("/r/crates/rt"),
             },
             name: name.into(),

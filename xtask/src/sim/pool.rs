@@ -200,7 +200,14 @@ fn tail(path: &Path) -> String {
         Ok(text) => {
             let lines: Vec<&str> = text.lines().collect();
             let from = lines.len().saturating_sub(TAIL_LINES);
-            let mut out = lines[from..].join("\n");
+            let mut out = String::new();
+            // A backtrace can push the panic message out of the tail; show it first.
+            if let Some(p) = lines[..from].iter().position(|l| l.contains("panicked at")) {
+                let end = (p + 3).min(from);
+                out.push_str(&lines[p..end].join("\n"));
+                out.push_str("\n...\n");
+            }
+            out.push_str(&lines[from..].join("\n"));
             out.push_str(&format!("\n(full output: {})", path.display()));
             out
         }
