@@ -561,6 +561,12 @@ fn cfg_test_lines(code: &[String]) -> Vec<bool> {
     marks
 }
 
+/// Whether Rust source gates any code on `cfg(madsim)` (in code, not in comments or strings):
+/// such a file holds simulation tests.
+pub fn gated_on_madsim(src: &str) -> bool {
+    lex(src).code.iter().any(|line| line.replace(' ', "").contains("cfg(madsim)"))
+}
+
 /// A source file split into lines of code, with string/char literal contents and comments blanked
 /// out, and the text of each line's `//` comment.
 #[derive(Debug, Default)]
@@ -749,6 +755,13 @@ mod tests {
         let lexed = lex(src);
         assert_eq!(lexed.code.len(), 4);
         assert_eq!(lexed.code[3].trim(), "std::fs");
+    }
+
+    #[test]
+    fn madsim_gates_are_found_in_code_only() {
+        assert!(gated_on_madsim("//! Simulated.\n#![cfg(madsim)]\n"));
+        assert!(gated_on_madsim("#[cfg(madsim)]\nmod sim;\n"));
+        assert!(!gated_on_madsim("// cfg(madsim)\nlet s = \"#![cfg(madsim)]\";\n"));
     }
 
     #[test]

@@ -142,7 +142,8 @@ pub fn is_sim_target(bin: &TestBinary, root: &Path) -> bool {
         return true;
     }
     bin.kind == "test"
-        && std::fs::read_to_string(&bin.src_path).is_ok_and(|src| src.contains("cfg(madsim)"))
+        && std::fs::read_to_string(&bin.src_path)
+            .is_ok_and(|src| crate::tidy::gated_on_madsim(&src))
 }
 
 /// Lists the tests of one executable that match the libtest filter arguments.
