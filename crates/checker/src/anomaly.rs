@@ -347,7 +347,12 @@ impl fmt::Display for Evidence {
                     Some((first, last)) => write!(f, ", received {first}..={last}")?,
                     None => write!(f, ", nothing received")?,
                 }
-                write!(f, ", {position:?} loss)")
+                let position = match position {
+                    LossPosition::Prefix => "prefix",
+                    LossPosition::Middle => "middle",
+                    LossPosition::Postfix => "postfix",
+                };
+                write!(f, ", lost {position})")
             }
             Evidence::Unseen { group, value } => {
                 write!(f, "group {group} has not received acked value {value} (no drain)")
@@ -381,13 +386,23 @@ impl fmt::Display for Evidence {
                 "process {process} of group {group} read {queue} at {previous} then {offset}"
             ),
             Evidence::PollSkip {
-                group, process, queue, previous, offset, skipped_count, ..
+                group,
+                process,
+                queue,
+                previous,
+                offset,
+                skipped,
+                skipped_count,
             } => {
                 write!(
                     f,
                     "process {process} of group {group} read {queue} at {previous} then \
-                     {offset}, skipping {skipped_count} known offset(s)"
-                )
+                     {offset}, skipping {skipped:?}"
+                )?;
+                match skipped_count.checked_sub(skipped.len()) {
+                    Some(more) if more > 0 => write!(f, " and {more} more"),
+                    _ => Ok(()),
+                }
             }
             Evidence::CommitRegression { group, queue, previous, offset } => {
                 write!(f, "group {group} committed {queue} at {previous} then at {offset}")

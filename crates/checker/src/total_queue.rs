@@ -1,7 +1,8 @@
 //! Jepsen's total-queue check, per consumer group, with NATS-style classification of losses.
 //!
 //! Every group subscribed to a topic must see every message (RocketMQ's clustering mode), so each
-//! group is judged on its own:
+//! group that appears in the history (in a receive, commit, reset, assign or drain) is judged on
+//! its own; a history without any group judges no loss:
 //! - lost: acknowledged before the group's drain began, never received by the group;
 //! - unseen: acknowledged and not received, where the group did not drain (or the ack came
 //!   after its drain began), so loss cannot be judged;

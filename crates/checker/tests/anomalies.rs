@@ -490,7 +490,14 @@ fn verdicts_are_deterministic() {
         b.drain(10, G);
         b.build()
     };
-    let one = serde_json::to_string(&check(&build(), &CheckOptions::default())).unwrap();
+    let verdict = check(&build(), &CheckOptions::default());
+    let one = serde_json::to_string(&verdict).unwrap();
     let two = serde_json::to_string(&check(&build(), &CheckOptions::default())).unwrap();
     assert_eq!(one, two);
+    assert!(verdict.anomalies.len() >= 4, "{verdict}");
+    let back: Verdict = serde_json::from_str(&one).unwrap();
+    assert_eq!(back, verdict);
+    let options = CheckOptions::concurrent_consumer();
+    let text = serde_json::to_string(&options).unwrap();
+    assert_eq!(serde_json::from_str::<CheckOptions>(&text).unwrap(), options);
 }
