@@ -6,14 +6,16 @@ use std::collections::BTreeMap;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-/// One file's content. Offsets are `u64` in the API and `usize` in memory: a simulated file lives
-/// in RAM, so its length always fits.
+/// One file's content, kept sparsely in pages so a large, mostly empty segment costs only the
+/// pages written to it.
 #[derive(Debug)]
 pub(super) struct Inode {
-    /// What the platter holds: the content after the last successful sync, and its length.
-    durable: Vec<u8>,
-    /// Page cache: full pages (`page_size` bytes) of visible content that differ from `durable`.
-    /// Bytes of a page beyond `visible_len` are zero.
+    /// What the platter holds: pages of the content after the last successful sync (a missing
+    /// page is zeros; bytes at and past `durable_len` are zero), and the durable length.
+    durable: BTreeMap<u64, Box<[u8]>>,
+    durable_len: u64,
+    /// Page cache: full pages of visible content that may differ from `durable`. Bytes of a page
+    /// beyond `visible_len` are zero.
     dirty: BTreeMap<u64, Box<[u8]>>,
     /// The length readers see.
     visible_len: u64,
@@ -35,11 +37,16 @@ pub(super) struct CrashOutcome {
     pub torn: bool,
 }
 
+fn zero_page(page_size: u64) -> Box<[u8]> {
+    vec![0u8; page_size as usize].into_boxed_slice()
+}
+
 impl Inode {
     /// A new file of `len` zero bytes, none of it durable yet (its length is durable after sync).
     pub(super) fn new(len: u64) -> Self {
         Self {
-            durable: Vec::new(),
+            durable: BTreeMap::new(),
+            durable_len: 0,
             dirty: BTreeMap::new(),
             visible_len: len,
             zero_from: u64::MAX,
@@ -57,13 +64,16 @@ impl Inode {
         self.visible_len
     }
 
-    /// The visible byte at `off` when no dirty page covers it.
-    fn base_byte(&self, off: u64) -> u8 {
-        if off < self.zero_from {
-            usize::try_from(off).ok().and_then(|i| self.durable.get(i)).copied().unwrap_or(0)
-        } else {
-            0
+    /// Fills `dst` with the visible bytes at `in_page` of `page` where no dirty page covers them.
+    fn base_into(&self, page_size: u64, page: u64, in_page: usize, dst: &mut [u8]) {
+        let start = page * page_size + in_page as u64;
+        let limit = self.zero_from.min(self.durable_len).min(self.visible_len);
+        let valid = (limit.saturating_sub(start) as usize).min(dst.len());
+        match self.durable.get(&page) {
+            Some(bytes) => dst[..valid].copy_from_slice(&bytes[in_page..in_page + valid]),
+            None => dst[..valid].fill(0),
         }
+        dst[valid..].fill(0);
     }
 
     /// Copies `buf.len()` visible bytes at `offset`; the caller checked the range.
@@ -77,11 +87,7 @@ impl Inode {
             let dst = &mut buf[pos..pos + n];
             match self.dirty.get(&page) {
                 Some(bytes) => dst.copy_from_slice(&bytes[in_page..in_page + n]),
-                None => {
-                    for (i, b) in dst.iter_mut().enumerate() {
-                        *b = self.base_byte(off + i as u64);
-                    }
-                }
+                None => self.base_into(page_size, page, in_page, dst),
             }
             pos += n;
         }
@@ -89,10 +95,6 @@ impl Inode {
 
     /// Writes `data` at `offset` into the page cache, growing the visible length if needed.
     pub(super) fn write(&mut self, page_size: u64, offset: u64, data: &[u8]) {
-        let end = offset + data.len() as u64;
-        if end > self.visible_len {
-            self.visible_len = end;
-        }
         let mut pos = 0usize;
         while pos < data.len() {
             let off = offset + pos as u64;
@@ -103,6 +105,7 @@ impl Inode {
                 .copy_from_slice(&data[pos..pos + n]);
             pos += n;
         }
+        self.visible_len = self.visible_len.max(offset + data.len() as u64);
     }
 
     /// The dirty copy of `page`, made from the visible content on first write (read-modify-write,
@@ -111,14 +114,8 @@ impl Inode {
         let bytes = match self.dirty.remove(&page) {
             Some(bytes) => bytes,
             None => {
-                let start = page * page_size;
-                let mut bytes = vec![0u8; page_size as usize].into_boxed_slice();
-                for (i, b) in bytes.iter_mut().enumerate() {
-                    let off = start + i as u64;
-                    if off < self.visible_len {
-                        *b = self.base_byte(off);
-                    }
-                }
+                let mut bytes = zero_page(page_size);
+                self.base_into(page_size, page, 0, &mut bytes);
                 bytes
             }
         };
@@ -143,32 +140,46 @@ impl Inode {
 
     /// Makes the visible length (and any pending truncation) durable. Dirty pages stay dirty:
     /// below them `durable` keeps the old bytes, which is what a crash may fall back to.
-    fn promote_len(&mut self) {
-        let keep = usize::try_from(self.zero_from).unwrap_or(usize::MAX).min(self.durable.len());
-        self.durable.truncate(keep);
-        self.durable.resize(self.visible_len as usize, 0);
+    fn promote_len(&mut self, page_size: u64) {
+        let cut = self.zero_from.min(self.durable_len).min(self.visible_len);
+        let first_gone = cut.div_ceil(page_size);
+        self.durable.retain(|&page, _| page < first_gone);
+        if !cut.is_multiple_of(page_size) {
+            if let Some(bytes) = self.durable.get_mut(&(cut / page_size)) {
+                bytes[(cut % page_size) as usize..].fill(0);
+            }
+        }
+        self.durable_len = self.visible_len;
         self.zero_from = u64::MAX;
     }
 
-    /// Copies one dirty page into the durable bytes, up to `limit` bytes of it.
+    /// Copies the first `limit` bytes of a dirty page into the durable pages, growing the durable
+    /// length to cover them.
     fn apply_page(&mut self, page_size: u64, page: u64, bytes: &[u8], limit: usize) {
-        let start = (page * page_size) as usize;
-        let end = (start + limit.min(bytes.len())).max(start);
-        if self.durable.len() < end {
-            self.durable.resize(end, 0);
+        let limit = limit.min(bytes.len());
+        if limit == 0 {
+            return;
         }
-        self.durable[start..end].copy_from_slice(&bytes[..end - start]);
+        let target = self.durable.entry(page).or_insert_with(|| zero_page(page_size));
+        target[..limit].copy_from_slice(&bytes[..limit]);
+        self.durable_len = self.durable_len.max(page * page_size + limit as u64);
     }
 
-    /// A successful sync of the pages overlapping `first_page..=last_page`, plus the length (the
-    /// size is metadata needed to read the data back, which fdatasync and msync persist).
+    /// Bytes of `page` that lie inside the visible file.
+    fn visible_in(&self, page_size: u64, page: u64) -> u64 {
+        self.visible_len.saturating_sub(page * page_size).min(page_size)
+    }
+
+    /// A successful sync of the pages in `first_page..=last_page`, plus the length (the size is
+    /// metadata needed to read the data back, which fsync, fdatasync and msync persist). Returns
+    /// the bytes that became durable.
     pub(super) fn sync_pages(&mut self, page_size: u64, first_page: u64, last_page: u64) -> u64 {
-        self.promote_len();
+        self.promote_len(page_size);
         let pages: Vec<u64> = self.dirty.range(first_page..=last_page).map(|(&p, _)| p).collect();
         let mut synced = 0u64;
         for page in pages {
             if let Some(bytes) = self.dirty.remove(&page) {
-                let limit = self.visible_len.saturating_sub(page * page_size).min(page_size);
+                let limit = self.visible_in(page_size, page);
                 self.apply_page(page_size, page, &bytes, limit as usize);
                 synced += limit;
             }
@@ -201,7 +212,7 @@ impl Inode {
         for (i, (page, bytes)) in kept.iter().enumerate() {
             // Never write back more than was visible: bytes past the visible end were never
             // written, and a crash must not make them appear as file content.
-            let mut limit = self.visible_len.saturating_sub(page * page_size).min(page_size);
+            let mut limit = self.visible_in(page_size, *page);
             if Some(i) == last && rng.random_bool(0.5) {
                 let sectors = page_size / sector_size;
                 if sectors > 1 {
@@ -209,12 +220,10 @@ impl Inode {
                     outcome.torn = true;
                 }
             }
-            if limit > 0 {
-                self.apply_page(page_size, *page, bytes, limit as usize);
-            }
+            self.apply_page(page_size, *page, bytes, limit as usize);
             outcome.pages_kept += 1;
         }
-        self.visible_len = self.durable.len() as u64;
+        self.visible_len = self.durable_len;
         self.zero_from = u64::MAX;
         self.failed = false;
         self.handles = 0;
@@ -223,8 +232,6 @@ impl Inode {
 
     /// True if some written byte is not durable yet.
     pub(super) fn is_dirty(&self) -> bool {
-        !self.dirty.is_empty()
-            || self.visible_len != self.durable.len() as u64
-            || self.zero_from != u64::MAX
+        !self.dirty.is_empty() || self.visible_len != self.durable_len || self.zero_from != u64::MAX
     }
 }
