@@ -51,7 +51,7 @@ fn sync_range_makes_only_its_pages_durable() {
         let seg = disk.open_segment(p("seg"), 16 * 4096).unwrap();
         let all = seg.read_at(0, 16 * 4096).unwrap();
         assert!(all[4096..3 * 4096].iter().all(|&b| b == 9), "seed {seed}");
-        lost_some |= all.iter().any(|&b| b == 0);
+        lost_some |= all.contains(&0);
     }
     assert!(lost_some, "some unsynced page must be lost for some seed");
 }
