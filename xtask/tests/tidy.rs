@@ -210,9 +210,9 @@ fn test_folders_are_exempt_unless_the_file_runs_under_madsim() {
 }
 
 #[test]
-fn binaries_may_exit_but_not_spawn_processes() {
-    let src =
-        "fn main() {\n    std::process::exit(2);\n    std::process::Command::new(\"x\");\n}\n";
+fn binaries_may_read_their_config_and_exit_but_not_spawn_processes() {
+    let src = "fn main() {\n    std::process::exit(2);\n    std::process::Command::new(\"x\");\n\
+               \x20   let conf = std::fs::read_to_string(path);\n}\n";
     assert_eq!(
         places(&[("crates/broker/src/main.rs", src), ("crates/cli/src/bin/mqadmin.rs", src)]),
         vec![
