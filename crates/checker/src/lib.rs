@@ -20,6 +20,27 @@
 //!
 //! This is a pure library: no I/O, no clock, no randomness, and the same history always gives
 //! the same verdict, byte for byte.
+//!
+//! ```
+//! use checker::{check, AnomalyKind, CheckOptions, HistoryBuilder, QueueId};
+//!
+//! let queue = QueueId::new("orders", "broker-a", 0);
+//! let mut history = HistoryBuilder::new();
+//! history.assign(10, "group", vec![queue.clone()]);
+//! for value in 0..3 {
+//!     let send = history.send(1, value, Some("customer-7"));
+//!     history.send_ok(send, queue.clone(), value as i64);
+//! }
+//! history.receive(10, "group", 0, queue.clone(), 0);
+//! history.drain(10, "group");
+//! history.receive(10, "group", 2, queue.clone(), 2);
+//!
+//! let verdict = check(&history.build(), &CheckOptions::default());
+//! assert!(!verdict.valid);
+//! assert_eq!(verdict.count(AnomalyKind::LostMiddle), 1);
+//! assert_eq!(verdict.count(AnomalyKind::PollSkip), 1);
+//! println!("{verdict}");
+//! ```
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![deny(missing_docs)]
