@@ -1,0 +1,231 @@
+//! Consumer registry (RocketMQ `ConsumerManager` and `ConsumerGroupInfo`): consumer group →
+//! its clients' channels and its subscriptions, from heartbeats. Pulls without the SUBSCRIPTION
+//! flag filter with the subscription registered here. A change of a group's members or
+//! subscriptions is reported to the caller, which tells the group's consumers to rebalance.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use protocol::body::{ConsumeFromWhere, ConsumeType, MessageModel, SubscriptionData};
+use remoting::Channel;
+
+use crate::client_channel_info::ClientChannelInfo;
+use crate::producer_manager::RegisterError;
+
+/// One consumer group's members and subscriptions.
+#[derive(Debug, Clone)]
+pub struct ConsumerGroupInfo {
+    pub group_name: String,
+    pub channels: HashMap<u64, ClientChannelInfo>,
+    pub subscription_table: BTreeMap<String, SubscriptionData>,
+    pub consume_type: ConsumeType,
+    pub message_model: MessageModel,
+    pub consume_from_where: ConsumeFromWhere,
+    pub last_update_timestamp: i64,
+}
+
+impl ConsumerGroupInfo {
+    fn new(group: &str) -> Self {
+        Self {
+            group_name: group.to_owned(),
+            channels: HashMap::new(),
+            subscription_table: BTreeMap::new(),
+            consume_type: ConsumeType::default(),
+            message_model: MessageModel::default(),
+            consume_from_where: ConsumeFromWhere::default(),
+            last_update_timestamp: 0,
+        }
+    }
+
+    /// Client ids of the members, sorted (every consumer must see the same order to rebalance
+    /// the same way).
+    pub fn all_client_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.channels.values().map(|c| c.client_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// The members' channels.
+    pub fn all_channels(&self) -> Vec<Channel> {
+        self.channels.values().map(|c| c.channel.clone()).collect()
+    }
+
+    /// RocketMQ `updateSubscription`: new topics are added, newer versions replace older ones,
+    /// topics no longer subscribed are removed. True when the set of topics changed.
+    fn update_subscription(&mut self, subs: &[SubscriptionData]) -> bool {
+        let mut changed = false;
+        for sub in subs {
+            match self.subscription_table.get(&sub.topic) {
+                None => {
+                    self.subscription_table.insert(sub.topic.clone(), sub.clone());
+                    changed = true;
+                }
+                Some(old) if sub.sub_version > old.sub_version => {
+                    self.subscription_table.insert(sub.topic.clone(), sub.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        let before = self.subscription_table.len();
+        self.subscription_table.retain(|topic, _| subs.iter().any(|s| &s.topic == topic));
+        changed || self.subscription_table.len() != before
+    }
+}
+
+/// A group whose members changed, with the channels to notify.
+#[derive(Debug, Clone)]
+pub struct GroupChange {
+    pub group: String,
+    pub channels: Vec<Channel>,
+}
+
+/// The consumer registry.
+pub struct ConsumerManager {
+    max_groups: usize,
+    max_channels_per_group: usize,
+    groups: Mutex<BTreeMap<String, ConsumerGroupInfo>>,
+}
+
+impl std::fmt::Debug for ConsumerManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumerManager").field("groups", &self.lock().len()).finish()
+    }
+}
+
+/// What a consumer heartbeat registers.
+#[derive(Debug, Clone)]
+pub struct ConsumerRegistration<'a> {
+    pub group: &'a str,
+    pub consume_type: ConsumeType,
+    pub message_model: MessageModel,
+    pub consume_from_where: ConsumeFromWhere,
+    pub subscriptions: &'a [SubscriptionData],
+}
+
+impl ConsumerManager {
+    /// An empty registry with the given bounds.
+    pub fn new(max_groups: usize, max_channels_per_group: usize) -> Self {
+        Self { max_groups, max_channels_per_group, groups: Mutex::new(BTreeMap::new()) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, ConsumerGroupInfo>> {
+        self.groups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers or refreshes a consumer (RocketMQ `registerConsumer`). `Ok(Some(change))` when
+    /// the group gained a member or its subscriptions changed.
+    pub fn register_consumer(
+        &self,
+        reg: &ConsumerRegistration<'_>,
+        info: ClientChannelInfo,
+    ) -> Result<Option<GroupChange>, RegisterError> {
+        let mut groups = self.lock();
+        if !groups.contains_key(reg.group) && groups.len() >= self.max_groups {
+            return Err(RegisterError::TooManyGroups { max: self.max_groups });
+        }
+        let g =
+            groups.entry(reg.group.to_owned()).or_insert_with(|| ConsumerGroupInfo::new(reg.group));
+        let id = info.channel.id();
+        let new_member = match g.channels.get_mut(&id) {
+            Some(existing) => {
+                let changed_client = existing.client_id != info.client_id;
+                *existing = info;
+                changed_client
+            }
+            None => {
+                if g.channels.len() >= self.max_channels_per_group {
+                    return Err(RegisterError::TooManyChannels {
+                        max: self.max_channels_per_group,
+                    });
+                }
+                g.channels.insert(id, info);
+                true
+            }
+        };
+        g.consume_type = reg.consume_type;
+        g.message_model = reg.message_model;
+        g.consume_from_where = reg.consume_from_where;
+        g.last_update_timestamp = rt::clock::now_millis() as i64;
+        let sub_changed = g.update_subscription(reg.subscriptions);
+        Ok((new_member || sub_changed)
+            .then(|| GroupChange { group: reg.group.to_owned(), channels: g.all_channels() }))
+    }
+
+    /// Removes a channel from a group (UNREGISTER_CLIENT). Returns the change to notify when
+    /// members remain.
+    pub fn unregister_consumer(&self, group: &str, channel: &Channel) -> Option<GroupChange> {
+        let mut groups = self.lock();
+        let g = groups.get_mut(group)?;
+        g.channels.remove(&channel.id())?;
+        if g.channels.is_empty() {
+            groups.remove(group);
+            return None;
+        }
+        Some(GroupChange { group: group.to_owned(), channels: g.all_channels() })
+    }
+
+    /// Removes a closed channel from every group; returns the groups left with members to
+    /// notify.
+    pub fn do_channel_close_event(&self, channel: &Channel) -> Vec<GroupChange> {
+        self.remove_channels(|info| info.channel.id() == channel.id())
+    }
+
+    /// Drops channels whose last heartbeat is before `deadline_ms`, closing them; returns the
+    /// groups to notify.
+    pub fn scan_not_active_channel(&self, deadline_ms: i64) -> Vec<GroupChange> {
+        self.remove_channels(|info| {
+            let expired = info.last_update_timestamp < deadline_ms;
+            if expired {
+                tracing::info!(remote = %info.channel.remote_addr(), client = %info.client_id,
+                    "consumer channel expired");
+                info.channel.close();
+            }
+            expired
+        })
+    }
+
+    fn remove_channels(
+        &self,
+        mut remove: impl FnMut(&ClientChannelInfo) -> bool,
+    ) -> Vec<GroupChange> {
+        let mut changes = Vec::new();
+        let mut groups = self.lock();
+        groups.retain(|name, g| {
+            let before = g.channels.len();
+            g.channels.retain(|_, info| !remove(info));
+            if g.channels.is_empty() {
+                return false;
+            }
+            if g.channels.len() != before {
+                changes.push(GroupChange { group: name.clone(), channels: g.all_channels() });
+            }
+            true
+        });
+        changes
+    }
+
+    /// A group's members and subscriptions.
+    pub fn get_consumer_group_info(&self, group: &str) -> Option<ConsumerGroupInfo> {
+        self.lock().get(group).cloned()
+    }
+
+    /// The subscription a group registered for a topic.
+    pub fn find_subscription_data(&self, group: &str, topic: &str) -> Option<SubscriptionData> {
+        self.lock().get(group).and_then(|g| g.subscription_table.get(topic).cloned())
+    }
+
+    /// Groups subscribed to `topic`.
+    pub fn query_topic_consume_by_who(&self, topic: &str) -> Vec<String> {
+        self.lock()
+            .values()
+            .filter(|g| g.subscription_table.contains_key(topic))
+            .map(|g| g.group_name.clone())
+            .collect()
+    }
+
+    /// Number of groups tracked.
+    pub fn group_count(&self) -> usize {
+        self.lock().len()
+    }
+}
