@@ -146,6 +146,7 @@ impl IndexService {
             self.disk.sync_dir(Path::new("")).ctx("sync dir", "")?;
         }
         let file = Arc::new(IndexFile::open(&self.disk, &path, self.slots, self.entries)?);
+        file.flush()?;
         self.disk.sync_dir(dir).ctx("sync dir", dir)?;
         files.push(Arc::clone(&file));
         Ok(file)

@@ -179,6 +179,8 @@ impl MappedFileQueue {
         }
         let path = self.dir.join(offset_to_file_name(start));
         let file = self.disk.open_segment(&path, self.file_size).ctx("create segment", &path)?;
+        // The length must be durable too, or a crash could leave a short file under the name.
+        file.sync().ctx("sync", &path)?;
         self.disk.sync_dir(&self.dir).ctx("sync dir", &self.dir)?;
         let mf = Arc::new(MappedFile { start, path, file });
         files.push(Arc::clone(&mf));

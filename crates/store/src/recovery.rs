@@ -83,6 +83,8 @@ pub(crate) fn recover(
     // 1. The valid end of the CommitLog, then make it the end durably.
     let valid_end = scan(commit_log, scanned_from);
     files.truncate_from(valid_end)?;
+    // Reads below are bounded by the written end; the queue table comes at the end.
+    commit_log.set_recovered(valid_end, Default::default());
     if valid_end != files_end {
         tracing::info!(scanned_from, valid_end, abnormal, "CommitLog recovered");
     }
@@ -107,7 +109,14 @@ pub(crate) fn recover(
                     .find(|f| f.header().index_count > 1)
                     .map(|f| f.header().end_phy_offset)
             };
-            let mut from = last_indexed.map_or(min_phy, |p| p as u64 + 1);
+            // Continue after the last record the kept files index (it is whole: it lies below the
+            // valid end, or the scan would have stopped before it).
+            let after_last = |p: i64| {
+                let p = u64::try_from(p).ok()?;
+                let rec = commit_log.read_record(p)?;
+                Some(p + rec.len() as u64)
+            };
+            let mut from = last_indexed.and_then(after_last).unwrap_or(min_phy);
             if !abnormal {
                 from = from.max(u64::try_from(ck.index_offset).unwrap_or(0));
             }
