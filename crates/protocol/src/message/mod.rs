@@ -2,6 +2,7 @@
 //! string (§4.3), batch bodies (§4.4), message ids (§4.5) and the Java string hash of tags.
 
 pub mod batch;
+pub mod compression;
 pub mod decode;
 pub mod host;
 pub mod java_hash;
