@@ -3,7 +3,6 @@
 //! sends: any key order, unknown keys, missing `remark`/`extFields`, a trailing newline (C++),
 //! `\uXXXX` escapes, and non-string `extFields` values.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use bytes::{BufMut, BytesMut};
@@ -54,12 +53,7 @@ pub fn decode_json_header(bytes: &[u8]) -> Result<RemotingCommand> {
     }
     let h: JsonHeader = serde_json::from_slice(bytes)
         .map_err(|e| ProtocolError::InvalidJsonHeader(e.to_string()))?;
-    let ext_fields = h
-        .ext_fields
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(k, v)| v.0.map(|v| (k, v)))
-        .collect::<ExtFields>();
+    let ext_fields = h.ext_fields.map(|e| e.0).unwrap_or_default();
     Ok(RemotingCommand {
         code: h.code,
         language: h.language.0,
@@ -89,7 +83,35 @@ struct JsonHeader {
     #[serde(default)]
     remark: Option<String>,
     #[serde(default)]
-    ext_fields: Option<BTreeMap<String, ExtValue>>,
+    ext_fields: Option<ExtMap>,
+}
+
+/// `extFields`, read straight into the map (null values skipped).
+struct ExtMap(ExtFields);
+
+impl<'de> Deserialize<'de> for ExtMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ExtMap;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<ExtMap, A::Error> {
+                let mut ext = ExtFields::new();
+                while let Some((k, v)) = map.next_entry::<String, ExtValue>()? {
+                    if let Some(v) = v.0 {
+                        ext.insert(k, v);
+                    }
+                }
+                Ok(ExtMap(ext))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// A language given by name (or, from odd clients, by number); unknown ones read as OTHER
