@@ -71,6 +71,12 @@ impl MessageExt {
         self.property(properties::UNIQ_KEY)
     }
 
+    /// The id a client shows for the message (Java `MessageClientExt.getMsgId`): the UNIQ_KEY
+    /// when the producer set one, else the offsetMsgId.
+    pub fn client_msg_id(&self) -> String {
+        self.uniq_key().map_or_else(|| self.msg_id(), str::to_owned)
+    }
+
     /// The transaction type bits of SYSFLAG.
     pub fn transaction_type(&self) -> i32 {
         sysflag::transaction_type(self.sys_flag)
