@@ -21,8 +21,9 @@ use rt::disk::DiskRef;
 use crate::error::{Result, StoreError};
 use crate::mapped_file_queue::{MappedFile, MappedFileQueue};
 use crate::record::{
-    is_prepared_or_rollback, put_i64, read_i32, store_timestamp_pos, BLANK_MAGIC,
-    END_FILE_MIN_BLANK_LENGTH, POS_PHYSICAL_OFFSET, POS_QUEUE_OFFSET, POS_SYS_FLAG,
+    is_prepared_or_rollback, put_crc_digits, put_i64, read_i32, record_crc, store_timestamp_pos,
+    CrcCheck, BLANK_MAGIC, END_FILE_MIN_BLANK_LENGTH, POS_PHYSICAL_OFFSET, POS_QUEUE_OFFSET,
+    POS_SYS_FLAG, POS_TOTAL_SIZE, PROPERTY_CRC32, PROP_CRC_LEN,
 };
 use crate::status::PutMessageStatus;
 
@@ -70,6 +71,8 @@ pub struct CommitLog {
     files: MappedFileQueue,
     file_size: u64,
     max_message_size: usize,
+    /// Append the whole-record CRC property to every record (`enabledAppendPropCRC`).
+    append_prop_crc: bool,
     appender: Mutex<Appender>,
     wrote_where: AtomicU64,
     flushed_where: AtomicU64,
@@ -90,12 +93,18 @@ pub fn valid_topic(topic: &str) -> bool {
 
 impl CommitLog {
     /// Opens the segments on disk. The watermarks are set by recovery.
-    pub fn load(disk: DiskRef, file_size: u64, max_message_size: u32) -> Result<Self> {
+    pub fn load(
+        disk: DiskRef,
+        file_size: u64,
+        max_message_size: u32,
+        append_prop_crc: bool,
+    ) -> Result<Self> {
         let files = MappedFileQueue::load(disk, COMMIT_LOG_DIR, file_size)?;
         Ok(Self {
             files,
             file_size,
             max_message_size: max_message_size as usize,
+            append_prop_crc,
             appender: Mutex::new(Appender {
                 topic_queue_table: HashMap::new(),
                 buf: BytesMut::with_capacity(64 * 1024),
@@ -116,6 +125,21 @@ impl CommitLog {
 
     pub fn file_size(&self) -> u64 {
         self.file_size
+    }
+
+    /// How much the recovery scan must verify: with CRC properties on, every record written
+    /// past the checkpoint carries one, and one without is a torn write.
+    pub fn crc_check(&self) -> CrcCheck {
+        if self.append_prop_crc {
+            CrcCheck::Full
+        } else {
+            CrcCheck::Body
+        }
+    }
+
+    /// Bytes `m` takes in the log.
+    pub fn record_len(&self, m: &MessageExtBrokerInner) -> usize {
+        m.encoded_len() + if self.append_prop_crc { PROP_CRC_LEN } else { 0 }
     }
 
     fn lock_appender(&self) -> MutexGuard<'_, Appender> {
@@ -187,10 +211,11 @@ impl CommitLog {
             if !valid_topic(&m.topic) || m.queue_id < 0 {
                 return Err(PutMessageStatus::MessageIllegal);
             }
-            if m.properties.len() > MAX_PROPERTIES_LEN {
+            let crc_len = if self.append_prop_crc { PROP_CRC_LEN } else { 0 };
+            if m.properties.len() + crc_len > MAX_PROPERTIES_LEN {
                 return Err(PutMessageStatus::PropertiesSizeExceeded);
             }
-            total = total.saturating_add(m.encoded_len());
+            total = total.saturating_add(self.record_len(m));
         }
         if total > self.max_message_size
             || total as u64 + END_FILE_MIN_BLANK_LENGTH > self.file_size
@@ -242,6 +267,21 @@ impl CommitLog {
                 rollback_queue_offsets(a, msgs);
                 return Err(PutMessageStatus::MessageIllegal);
             }
+            if self.append_prop_crc {
+                // Extend the properties with the CRC property (digits filled in once the
+                // record's position is final) and grow PROPLEN and TOTALSIZE to match.
+                let old_len = a.buf.len() - rec_start;
+                let prop_len_pos = rec_start + old_len - m.properties.len() - 2;
+                a.buf.extend_from_slice(PROPERTY_CRC32);
+                a.buf.extend_from_slice(&[
+                    0x01, b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', 0x02,
+                ]);
+                let new_props = (m.properties.len() + PROP_CRC_LEN) as u16;
+                a.buf[prop_len_pos..prop_len_pos + 2].copy_from_slice(&new_props.to_be_bytes());
+                let new_total = (old_len + PROP_CRC_LEN) as i32;
+                a.buf[rec_start + POS_TOTAL_SIZE..rec_start + POS_TOTAL_SIZE + 4]
+                    .copy_from_slice(&new_total.to_be_bytes());
+            }
             let rec = &mut a.buf[rec_start..];
             let sys_flag = read_i32(rec, POS_SYS_FLAG).unwrap_or(0);
             put_i64(rec, store_timestamp_pos(sys_flag), store_timestamp);
@@ -286,6 +326,9 @@ impl CommitLog {
             for &rs in &a.record_starts {
                 put_i64(&mut a.buf[rs..], POS_PHYSICAL_OFFSET, (*start + rs as u64) as i64);
             }
+        }
+        if self.append_prop_crc {
+            seal_record_crcs(a);
         }
         let seg = self.segment_for_write(*start)?;
         seg.write(*start, &a.buf).map_err(|e| {
@@ -360,6 +403,16 @@ impl CommitLog {
     /// The folder of the segments.
     pub fn dir(&self) -> &Path {
         self.files.dir()
+    }
+}
+
+/// Fills in each record's CRC property now that every field (offsets, store time) is final.
+fn seal_record_crcs(a: &mut Appender) {
+    let buf_len = a.buf.len();
+    for (i, &rs) in a.record_starts.iter().enumerate() {
+        let end = a.record_starts.get(i + 1).copied().unwrap_or(buf_len);
+        let crc = record_crc(&a.buf[rs..end - PROP_CRC_LEN]);
+        put_crc_digits(&mut a.buf[end - PROP_CRC_LEN + 9..end - 1], crc);
     }
 }
 

@@ -93,6 +93,11 @@ pub struct MessageStoreConfig {
     pub message_index_enable: bool,
     /// `messageDelayLevel`: delay levels for the schedule topic's ConsumeQueue tags code.
     pub message_delay_level: String,
+    /// `enabledAppendPropCRC`: append a `__CRC32#` property holding a CRC of the whole record.
+    /// RocketMQ's default is false; Apogee's is true, because the body CRC alone cannot tell a
+    /// record whose topic or properties were torn by a power cut from a whole one, and recovery
+    /// relies on it to never serve such a record (clients see one extra property).
+    pub enabled_append_prop_crc: bool,
 }
 
 impl Default for MessageStoreConfig {
@@ -120,6 +125,7 @@ impl Default for MessageStoreConfig {
             message_index_enable: true,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .to_owned(),
+            enabled_append_prop_crc: true,
         }
     }
 }

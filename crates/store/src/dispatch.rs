@@ -16,8 +16,8 @@ use crate::consume_queue_table::ConsumeQueueTable;
 use crate::error::{Result, StoreError};
 use crate::index_service::IndexService;
 use crate::record::{
-    check_record, is_prepared_or_rollback, java_hash_parts, read_i32, RecordCheck, RecordView,
-    BLANK_MAGIC, SCHEDULE_TOPIC, TRANSACTION_ROLLBACK_TYPE,
+    check_record, is_prepared_or_rollback, java_hash_parts, read_i32, CrcCheck, RecordCheck,
+    RecordView, BLANK_MAGIC, SCHEDULE_TOPIC, TRANSACTION_ROLLBACK_TYPE,
 };
 
 const PROPERTY_TAGS: &str = "TAGS";
@@ -126,7 +126,7 @@ impl Dispatcher {
                     )));
                 }
                 let bytes = seg.read(pos, size)?;
-                match check_record(&bytes, Some(pos as i64), false) {
+                match check_record(&bytes, Some(pos as i64), CrcCheck::None) {
                     RecordCheck::Record(view) => self.dispatch_one(t, &view, mode)?,
                     other => {
                         return Err(StoreError::Invariant(format!(

@@ -8,7 +8,7 @@ use crate::consume_queue::CqEntry;
 use crate::error::{Result, StoreError};
 use crate::filter::MessageFilter;
 use crate::message_store::MessageStore;
-use crate::record::{check_record, read_i32, read_i64, RecordCheck};
+use crate::record::{check_record, read_i32, read_i64, CrcCheck, RecordCheck};
 use crate::status::{BoundaryType, GetMessageResult, GetMessageStatus, QueryMessageResult};
 
 /// Most ConsumeQueue entries one read looks at when a filter skips them (RocketMQ's 16000).
@@ -156,7 +156,7 @@ impl MessageStore {
 
     fn store_time_of(&self, e: CqEntry) -> Option<i64> {
         let rec = self.inner.commit_log.get_message(e.commit_log_offset as u64, e.size as usize)?;
-        match check_record(&rec, None, false) {
+        match check_record(&rec, None, CrcCheck::None) {
             RecordCheck::Record(v) => Some(v.store_timestamp),
             _ => None,
         }
@@ -192,7 +192,7 @@ impl MessageStore {
     pub fn earliest_message_time_in_store(&self) -> i64 {
         let off = self.min_phy_offset();
         match self.inner.commit_log.read_record(off) {
-            Some(rec) => match check_record(&rec, None, false) {
+            Some(rec) => match check_record(&rec, None, CrcCheck::None) {
                 RecordCheck::Record(v) => v.store_timestamp,
                 _ => -1,
             },
@@ -233,7 +233,7 @@ impl MessageStore {
             if let Some(rec) = self.look_message_by_offset(off) {
                 // The index matches on a hash; keep only records of the topic, as the
                 // client would after decoding.
-                if let RecordCheck::Record(v) = check_record(&rec, None, false) {
+                if let RecordCheck::Record(v) = check_record(&rec, None, CrcCheck::None) {
                     if v.topic == topic {
                         result.messages.push(rec);
                     }
@@ -289,7 +289,8 @@ impl MessageStore {
             let rec = cl.read_record(pos).ok_or_else(|| {
                 StoreError::Invariant(format!("no record at {pos} below the dispatched end {end}"))
             })?;
-            let RecordCheck::Record(v) = check_record(&rec, Some(pos as i64), true) else {
+            let RecordCheck::Record(v) = check_record(&rec, Some(pos as i64), CrcCheck::Body)
+            else {
                 return Err(StoreError::Invariant(format!("record at {pos} fails its checks")));
             };
             if !crate::record::is_prepared_or_rollback(v.sys_flag) {

@@ -114,6 +114,7 @@ impl MessageStore {
             disk.clone(),
             config.mapped_file_size_commit_log,
             config.max_message_size,
+            config.enabled_append_prop_crc,
         )?;
         let queues = ConsumeQueueTable::load(disk.clone(), config.consume_queue_file_size())?;
         let index = if config.message_index_enable {
@@ -216,7 +217,7 @@ impl MessageStore {
             Ok(o) => o,
             Err(status) => return PutMessageResult::failed(status),
         };
-        let append = append_result(msgs, &outcome);
+        let append = append_result(&self.inner.commit_log, msgs, &outcome);
         let status = match self.inner.config.flush_disk_type {
             FlushDiskType::AsyncFlush => {
                 self.inner.dispatch_notify.notify_one();
@@ -306,7 +307,11 @@ impl Drop for MessageStore {
     }
 }
 
-fn append_result(msgs: &[MessageExtBrokerInner], o: &AppendOutcome) -> AppendMessageResult {
+fn append_result(
+    commit_log: &CommitLog,
+    msgs: &[MessageExtBrokerInner],
+    o: &AppendOutcome,
+) -> AppendMessageResult {
     let mut msg_id = String::new();
     let mut offset = o.wrote_offset;
     for (i, m) in msgs.iter().enumerate() {
@@ -314,7 +319,7 @@ fn append_result(msgs: &[MessageExtBrokerInner], o: &AppendOutcome) -> AppendMes
             msg_id.push(',');
         }
         msg_id.push_str(&create_offset_msg_id(&m.store_host, offset as i64));
-        offset += m.encoded_len() as u64;
+        offset += commit_log.record_len(m) as u64;
     }
     AppendMessageResult {
         wrote_offset: o.wrote_offset as i64,

@@ -98,6 +98,57 @@ pub struct RecordView<'a> {
     pub properties: &'a [u8],
 }
 
+/// Name of the property that carries a CRC of the whole record (RocketMQ `__CRC32#`, written when
+/// `enabledAppendPropCRC` is on).
+pub const PROPERTY_CRC32: &[u8] = b"__CRC32#";
+/// Bytes the CRC property takes at the end of the properties: name, separator, 10 digits,
+/// separator.
+pub const PROP_CRC_LEN: usize = 8 + 1 + 10 + 1;
+
+/// CRC over a record's bytes before its CRC property, masked like the body CRC.
+pub fn record_crc(rec_without_crc_prop: &[u8]) -> u32 {
+    crc32fast::hash(rec_without_crc_prop) & 0x7FFF_FFFF
+}
+
+/// Writes the CRC property's 10 digits as RocketMQ does: least significant digit first.
+pub fn put_crc_digits(dst: &mut [u8], mut crc: u32) {
+    for d in dst.iter_mut().take(10) {
+        *d = b'0' + (crc % 10) as u8;
+        crc /= 10;
+    }
+}
+
+/// The CRC stored in a record's trailing CRC property, if the record has one.
+pub fn stored_record_crc(rec: &[u8]) -> Option<u32> {
+    let tail = rec.get(rec.len().checked_sub(PROP_CRC_LEN)?..)?;
+    if &tail[..8] != PROPERTY_CRC32
+        || tail[8] != NAME_VALUE_SEPARATOR
+        || tail[19] != PROPERTY_SEPARATOR
+    {
+        return None;
+    }
+    let mut crc: u64 = 0;
+    for &d in tail[9..19].iter().rev() {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        crc = crc * 10 + u64::from(d - b'0');
+    }
+    u32::try_from(crc).ok()
+}
+
+/// How much of a record [`check_record`] verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrcCheck {
+    /// Layout only (the store's own fresh writes).
+    None,
+    /// The body CRC, and the whole-record CRC property when present.
+    Body,
+    /// The body CRC and a whole-record CRC property, which must be present: without it a torn
+    /// write inside the topic or properties could pass as a record.
+    Full,
+}
+
 /// Why bytes are not a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordCheck<'a> {
@@ -112,7 +163,7 @@ pub enum RecordCheck<'a> {
 /// Parses the record at the start of `b` (which may extend past the record). With `verify_crc`
 /// the body CRC is checked too. `expected_offset` is the position the record was read from: a
 /// record whose PHYSICALOFFSET differs is stale bytes from an earlier life of the file.
-pub fn check_record(b: &[u8], expected_offset: Option<i64>, verify_crc: bool) -> RecordCheck<'_> {
+pub fn check_record(b: &[u8], expected_offset: Option<i64>, crc: CrcCheck) -> RecordCheck<'_> {
     let (Some(total), Some(magic)) = (read_i32(b, POS_TOTAL_SIZE), read_i32(b, POS_MAGIC)) else {
         return RecordCheck::Invalid("short header");
     };
@@ -136,8 +187,20 @@ pub fn check_record(b: &[u8], expected_offset: Option<i64>, verify_crc: bool) ->
                     return RecordCheck::Invalid("physical offset mismatch");
                 }
             }
-            if verify_crc && body_crc(view.body) != view.body_crc {
-                return RecordCheck::Invalid("body crc mismatch");
+            if crc != CrcCheck::None {
+                if body_crc(view.body) != view.body_crc {
+                    return RecordCheck::Invalid("body crc mismatch");
+                }
+                match stored_record_crc(rec) {
+                    Some(stored) if record_crc(&rec[..rec.len() - PROP_CRC_LEN]) != stored => {
+                        return RecordCheck::Invalid("record crc mismatch");
+                    }
+                    Some(_) => {}
+                    None if crc == CrcCheck::Full => {
+                        return RecordCheck::Invalid("record crc property missing")
+                    }
+                    None => {}
+                }
             }
             RecordCheck::Record(view)
         }
@@ -232,10 +295,17 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid() {
-        assert!(matches!(check_record(&[0u8; 200], None, true), RecordCheck::Invalid(_)));
-        assert!(matches!(check_record(&[1u8; 3], None, true), RecordCheck::Invalid(_)));
+        assert!(matches!(check_record(&[0u8; 200], None, CrcCheck::Full), RecordCheck::Invalid(_)));
+        assert!(matches!(check_record(&[1u8; 3], None, CrcCheck::Full), RecordCheck::Invalid(_)));
         let mut blank = vec![0u8; 16];
         blank[4..8].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
-        assert_eq!(check_record(&blank, None, true), RecordCheck::Blank);
+        assert_eq!(check_record(&blank, None, CrcCheck::Full), RecordCheck::Blank);
+        let mut digits = [0u8; 10];
+        put_crc_digits(&mut digits, 1234567890);
+        assert_eq!(&digits, b"0987654321");
+        let mut rec = b"xx__CRC32#\x01".to_vec();
+        rec.extend_from_slice(&digits);
+        rec.push(0x02);
+        assert_eq!(stored_record_crc(&rec), Some(1234567890));
     }
 }

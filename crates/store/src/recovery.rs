@@ -166,6 +166,15 @@ pub(crate) fn recover(
     }
     .store(disk)?;
 
+    tracing::debug!(
+        abnormal,
+        scanned_from,
+        valid_end,
+        logics_cut,
+        index_from,
+        redispatched_from,
+        "recovered"
+    );
     Ok(RecoveryReport {
         abnormal,
         checkpoint,
@@ -198,7 +207,7 @@ fn scan(commit_log: &CommitLog, from: u64) -> u64 {
             break;
         }
         let Ok(bytes) = seg.read(pos, size as usize) else { break };
-        match check_record(&bytes, Some(pos as i64), true) {
+        match check_record(&bytes, Some(pos as i64), commit_log.crc_check()) {
             RecordCheck::Record(_) => pos += size,
             RecordCheck::Blank | RecordCheck::Invalid(_) => break,
         }

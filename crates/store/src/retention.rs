@@ -12,7 +12,7 @@ use crate::config::MessageStoreConfig;
 use crate::consume_queue_table::ConsumeQueueTable;
 use crate::error::Result;
 use crate::index_service::{hour_of_day, IndexService};
-use crate::record::{check_record, RecordCheck};
+use crate::record::{check_record, CrcCheck, RecordCheck};
 
 /// Most CommitLog segments deleted in one pass (RocketMQ `DELETE_FILES_BATCH_MAX`), so one
 /// pass never stalls the disk.
@@ -33,7 +33,7 @@ pub struct CleanResult {
 /// the decision a function of the data, so it behaves the same in simulation.
 fn last_write_time(commit_log: &CommitLog, next_start: u64) -> Option<i64> {
     let rec = commit_log.read_record(next_start)?;
-    match check_record(&rec, Some(next_start as i64), false) {
+    match check_record(&rec, Some(next_start as i64), CrcCheck::None) {
         RecordCheck::Record(v) => Some(v.store_timestamp),
         _ => None,
     }

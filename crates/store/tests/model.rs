@@ -327,3 +327,26 @@ proptest! {
         rt.block_on(run(ops, seed));
     }
 }
+
+/// A case the model found: records that survived a crash after failed fsyncs must be indexed.
+#[test]
+fn regression_index_after_failed_fsyncs() {
+    use Op::*;
+    let ops = vec![
+        Put { topic: 1, queue: 0, size: 2366 },
+        Crash,
+        FailSyncThenCrash { topic: 0 },
+        Put { topic: 0, queue: 1, size: 880 },
+        Batch { topic: 0, queue: 0, sizes: vec![722] },
+        Put { topic: 1, queue: 1, size: 2158 },
+        Crash,
+        Put { topic: 0, queue: 0, size: 627 },
+        ConcurrentThenCrash { n: 6, yields: 1, topic: 0 },
+        Put { topic: 0, queue: 0, size: 2420 },
+        Checkpoint,
+        FailSyncThenCrash { topic: 2 },
+        FailSyncThenCrash { topic: 2 },
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    rt.block_on(run(ops, 7689071068674231200));
+}
