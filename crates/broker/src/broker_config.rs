@@ -99,6 +99,8 @@ pub struct BrokerConfig {
     /// Most `topic@group` entries in the consumer offset table; commits for new entries beyond it
     /// are refused.
     pub max_consumer_offset_entries: usize,
+    /// Most queue locks held by orderly consumers; beyond it new locks are not granted.
+    pub max_queue_locks: usize,
     /// Most topics on this broker; creating one more is refused.
     pub max_topics: usize,
     /// Most subscription groups on this broker.
@@ -140,6 +142,7 @@ impl Default for BrokerConfig {
             max_client_groups: 10_000,
             max_channels_per_group: 10_000,
             max_consumer_offset_entries: 1_000_000,
+            max_queue_locks: 1_000_000,
             max_topics: 100_000,
             max_subscription_groups: 100_000,
             max_pull_msg_nums: 1024,

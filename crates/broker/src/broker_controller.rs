@@ -26,6 +26,7 @@ use crate::error::{BrokerError, Result};
 use crate::processor;
 use crate::producer_manager::ProducerManager;
 use crate::pull_request_hold_service::{self, PullRequestHoldService};
+use crate::rebalance_lock_manager::RebalanceLockManager;
 use crate::subscription_group_manager::SubscriptionGroupManager;
 use crate::topic_config_manager::TopicConfigManager;
 
@@ -44,6 +45,7 @@ pub struct BrokerController {
     pub consumer_manager: ConsumerManager,
     pub producer_manager: ProducerManager,
     pub pull_request_hold_service: PullRequestHoldService,
+    pub rebalance_lock_manager: RebalanceLockManager,
     pub broker_outer_api: BrokerOuterApi,
     /// `brokerIP1:listenPort`: stamped into every record and offsetMsgId.
     pub store_host: SocketAddr,
@@ -123,6 +125,7 @@ impl BrokerController {
                 config.max_client_groups,
                 config.max_channels_per_group,
             ),
+            rebalance_lock_manager: RebalanceLockManager::new(config.max_queue_locks),
             config,
             store,
             topic_config_manager,

@@ -19,6 +19,7 @@ pub mod error;
 pub mod processor;
 pub mod producer_manager;
 pub mod pull_request_hold_service;
+pub mod rebalance_lock_manager;
 pub mod subscription_group_manager;
 pub mod topic_config_manager;
 pub mod topic_validator;

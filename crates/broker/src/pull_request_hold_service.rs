@@ -47,9 +47,11 @@ pub struct HoldFull {
     pub max: usize,
 }
 
+/// Parked pulls by topic, then queue id (nested so the per-record arrival check looks the topic
+/// up by `&str` without allocating).
 #[derive(Default)]
 struct HoldTable {
-    by_queue: HashMap<(String, i32), Vec<PullRequest>>,
+    by_topic: HashMap<String, HashMap<i32, Vec<PullRequest>>>,
     count: usize,
 }
 
@@ -96,7 +98,7 @@ impl PullRequestHoldService {
             return Err(HoldFull { max: self.max });
         }
         t.count += 1;
-        t.by_queue.entry((topic.to_owned(), queue_id)).or_default().push(request);
+        t.by_topic.entry(topic.to_owned()).or_default().entry(queue_id).or_default().push(request);
         Ok(())
     }
 
@@ -114,8 +116,15 @@ impl PullRequestHoldService {
         let mut woken = Vec::new();
         {
             let mut t = self.lock();
-            let key = (topic.to_owned(), queue_id);
-            let Some(list) = t.by_queue.remove(&key) else { return };
+            // Called for every dispatched record: nothing held is the common, cheap case.
+            if t.count == 0 {
+                return;
+            }
+            let Some(queues) = t.by_topic.get_mut(topic) else { return };
+            let Some(list) = queues.remove(&queue_id) else { return };
+            if queues.is_empty() {
+                t.by_topic.remove(topic);
+            }
             let before = list.len();
             let mut keep = Vec::with_capacity(list.len());
             for r in list {
@@ -133,7 +142,7 @@ impl PullRequestHoldService {
             // Woken and closed-channel requests leave the table.
             t.count = t.count.saturating_sub(before - keep.len());
             if !keep.is_empty() {
-                t.by_queue.insert(key, keep);
+                t.by_topic.entry(topic.to_owned()).or_default().insert(queue_id, keep);
             }
         }
         for r in woken {
@@ -144,7 +153,11 @@ impl PullRequestHoldService {
 
     /// The queues with parked pulls.
     fn held_queues(&self) -> Vec<(String, i32)> {
-        self.lock().by_queue.keys().cloned().collect()
+        let t = self.lock();
+        t.by_topic
+            .iter()
+            .flat_map(|(topic, queues)| queues.keys().map(move |q| (topic.clone(), *q)))
+            .collect()
     }
 }
 

@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use protocol::body::{perm, JsonBody, KvTable, MessageQueue, TopicConfig};
+use protocol::body::{
+    perm, JsonBody, KvTable, LockBatchRequestBody, LockBatchResponseBody, MessageQueue,
+    TopicConfig, UnlockBatchRequestBody,
+};
 use protocol::header::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
     GetConsumerConnectionListRequestHeader, GetEarliestMsgStoretimeRequestHeader,
@@ -52,6 +55,7 @@ fn dispatch(c: &BrokerController, r: &RemotingCommand) -> RemotingCommand {
                 .map(|b| success(r).with_body(b))
         }
         RequestCode::GET_BROKER_RUNTIME_INFO => runtime_info(c, r),
+        RequestCode::GET_BROKER_CONFIG => broker_config(c, r),
         RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => search_offset(c, r),
         RequestCode::GET_MAX_OFFSET => get_max_offset(c, r),
         RequestCode::GET_MIN_OFFSET => get_min_offset(c, r),
@@ -67,6 +71,8 @@ fn dispatch(c: &BrokerController, r: &RemotingCommand) -> RemotingCommand {
         RequestCode::GET_TOPIC_STATS_INFO => topic_stats(c, r),
         RequestCode::GET_CONSUMER_CONNECTION_LIST => consumer_connection_list(c, r),
         RequestCode::GET_CONSUME_STATS => consume_stats(c, r),
+        RequestCode::LOCK_BATCH_MQ => lock_batch_mq(c, r),
+        RequestCode::UNLOCK_BATCH_MQ => unlock_batch_mq(c, r),
         code => Err(error_response(
             r,
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
@@ -157,6 +163,18 @@ fn runtime_info(c: &BrokerController, r: &RemotingCommand) -> Answer {
         .encode()
         .map_err(|e| error_response(r, ResponseCode::SYSTEM_ERROR, format!("encode body: {e}")))?;
     Ok(success(r).with_body(body))
+}
+
+/// The effective settings as `key=value` lines, like Java's `MixAll.properties2String`.
+fn broker_config(c: &BrokerController, r: &RemotingCommand) -> Answer {
+    let mut text = String::new();
+    for (k, v) in crate::broker_config_loader::config_items(&c.config, c.store.config()) {
+        text.push_str(k);
+        text.push('=');
+        text.push_str(&v);
+        text.push('\n');
+    }
+    Ok(success(r).with_body(text.into_bytes()))
 }
 
 fn search_offset(c: &BrokerController, r: &RemotingCommand) -> Answer {
@@ -290,4 +308,26 @@ fn consumer_connection_list(c: &BrokerController, r: &RemotingCommand) -> Answer
         subscription_table: info.subscription_table.clone(),
     };
     json_body(r, &body).map(|b| success(r).with_body(b))
+}
+
+fn lock_batch_mq(c: &BrokerController, r: &RemotingCommand) -> Answer {
+    let body = LockBatchRequestBody::decode(r.body_bytes()).map_err(|e| {
+        error_response(r, ResponseCode::SYSTEM_ERROR, format!("bad lock body: {e}"))
+    })?;
+    let now = rt::clock::now_millis() as i64;
+    let locked = c.rebalance_lock_manager.try_lock_batch(
+        &body.consumer_group,
+        &body.mq_set,
+        &body.client_id,
+        now,
+    );
+    json_body(r, &LockBatchResponseBody { lock_ok_mq_set: locked }).map(|b| success(r).with_body(b))
+}
+
+fn unlock_batch_mq(c: &BrokerController, r: &RemotingCommand) -> Answer {
+    let body = UnlockBatchRequestBody::decode(r.body_bytes()).map_err(|e| {
+        error_response(r, ResponseCode::SYSTEM_ERROR, format!("bad unlock body: {e}"))
+    })?;
+    c.rebalance_lock_manager.unlock_batch(&body.consumer_group, &body.mq_set, &body.client_id);
+    Ok(success(r))
 }

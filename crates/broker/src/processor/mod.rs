@@ -6,6 +6,7 @@
 pub mod admin_broker_processor;
 pub mod client_manage_processor;
 pub mod consumer_manage_processor;
+pub mod consumer_send_msg_back;
 pub mod pull_message_processor;
 pub mod query_message_processor;
 pub mod send_message_processor;
@@ -22,9 +23,12 @@ use crate::broker_controller::BrokerController;
 pub fn register_all(server: &RemotingServer, c: &Arc<BrokerController>) {
     let send: Arc<dyn RequestProcessor> =
         Arc::new(send_message_processor::SendMessageProcessor::new(c.clone()));
-    for code in
-        [RequestCode::SEND_MESSAGE, RequestCode::SEND_MESSAGE_V2, RequestCode::SEND_BATCH_MESSAGE]
-    {
+    for code in [
+        RequestCode::SEND_MESSAGE,
+        RequestCode::SEND_MESSAGE_V2,
+        RequestCode::SEND_BATCH_MESSAGE,
+        RequestCode::CONSUMER_SEND_MSG_BACK,
+    ] {
         server.register(code, send.clone());
     }
     let pull: Arc<dyn RequestProcessor> =

@@ -12,10 +12,11 @@ use protocol::header::{is_batch_request, SendMessageRequestHeader, SendMessageRe
 use protocol::message::msg_id::month_start_utc;
 use protocol::message::properties::{self as props, append_property, find_property};
 use protocol::message::{decode_batch, sysflag, tags_code, MessageExtBrokerInner, UniqKeyPrefix};
-use protocol::{RemotingCommand, ResponseCode};
+use protocol::{RemotingCommand, RequestCode, ResponseCode};
 use remoting::{Channel, ProcessFuture, RequestProcessor};
 use store::{PutMessageResult, PutMessageStatus};
 
+use super::consumer_send_msg_back::{consumer_send_msg_back, DLQ_NUMS_PER_GROUP};
 use super::error_response;
 use crate::broker_controller::BrokerController;
 use crate::topic_config_manager::CreateTopicError;
@@ -43,7 +44,13 @@ impl RequestProcessor for SendMessageProcessor {
         let c = self.c.clone();
         let uniq = self.uniq.clone();
         let born_host = channel.remote_addr();
-        Box::pin(async move { Some(send_message(&c, born_host, &request, &uniq).await) })
+        Box::pin(async move {
+            Some(if request.code == RequestCode::CONSUMER_SEND_MSG_BACK {
+                consumer_send_msg_back(&c, &request).await
+            } else {
+                send_message(&c, born_host, &request, &uniq).await
+            })
+        })
     }
 }
 
@@ -127,7 +134,9 @@ async fn send_message(
             )
         }
     };
-    let (topic_config, queue_id) = match msg_check(c, request, &header) {
+    let checked = msg_check(c, request, &header)
+        .and_then(|(config, queue_id)| handle_retry_and_dlq(c, request, &header, config, queue_id));
+    let (topic, topic_config, queue_id) = match checked {
         Ok(v) => v,
         Err(resp) => return resp,
     };
@@ -151,7 +160,7 @@ async fn send_message(
         sys_flag |= sysflag::MULTI_TAGS_FLAG;
     }
     let template = MessageExtBrokerInner {
-        topic: header.topic.clone(),
+        topic,
         queue_id,
         flag: header.flag,
         sys_flag,
@@ -273,6 +282,54 @@ fn put_result_response(
         });
     }
     response
+}
+
+/// RocketMQ `handleRetryAndDLQ`: a message re-sent to a retry topic by a consumer whose
+/// send-back failed goes to the group's dead-letter topic once its retries are used up.
+fn handle_retry_and_dlq(
+    c: &BrokerController,
+    request: &RemotingCommand,
+    h: &SendMessageRequestHeader,
+    config: TopicConfig,
+    queue_id: i32,
+) -> Result<(String, TopicConfig, i32), RemotingCommand> {
+    let Some(group) = h.topic.strip_prefix(tv::RETRY_GROUP_TOPIC_PREFIX) else {
+        return Ok((h.topic.clone(), config, queue_id));
+    };
+    let Some(group_config) = c.subscription_group_manager.find_subscription_group_config(group)
+    else {
+        return Err(error_response(
+            request,
+            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("subscription group not exist, {group}"),
+        ));
+    };
+    let max = match h.max_reconsume_times {
+        Some(n) if request.version >= protocol::code::version::V3_4_9 && n >= 0 => n,
+        _ => group_config.retry_max_times,
+    };
+    if h.reconsume_times.unwrap_or(0) <= max {
+        return Ok((h.topic.clone(), config, queue_id));
+    }
+    let dlq = tv::dlq_topic(group);
+    match c.topic_config_manager.create_topic_in_send_message_back_method(
+        &dlq,
+        DLQ_NUMS_PER_GROUP,
+        perm::READ | perm::WRITE,
+    ) {
+        Ok((dlq_config, fresh)) => {
+            if fresh {
+                c.register_broker_all_soon();
+            }
+            let q = (rt::rand::u64() % DLQ_NUMS_PER_GROUP as u64) as i32;
+            Ok((dlq, dlq_config, q))
+        }
+        Err(e) => Err(error_response(
+            request,
+            ResponseCode::SYSTEM_ERROR,
+            format!("topic[{dlq}] not exist: {e:?}"),
+        )),
+    }
 }
 
 /// RocketMQ `msgCheck`: broker and topic permissions, topic name, the topic itself (created
