@@ -194,7 +194,7 @@ async fn statuses_filters_batches_and_listener() {
     assert_eq!((r.min_offset, r.max_offset), (0, 5));
 
     // Size limits.
-    let big = vec![7u8; 5000];
+    let big = vec![7u8; 7000];
     let r = store.put_message(&msg("T", 0, &big, None, None)).await;
     assert_eq!(r.status, PutMessageStatus::MessageIllegal);
     let r = store.put_message(&msg("../x", 0, b"x", None, None)).await;

@@ -51,7 +51,7 @@ pub fn small_config(flush: FlushDiskType) -> MessageStoreConfig {
         flush_disk_type: flush,
         max_hash_slot_num: 16,
         max_index_num: 32,
-        max_message_size: 4000,
+        max_message_size: 6000,
         ..MessageStoreConfig::default()
     }
 }
