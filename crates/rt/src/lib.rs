@@ -2,8 +2,12 @@
 //! through this crate, and tasks, timers and sockets only through `tokio` (madsim-tokio), so that
 //! one build runs on real tokio and one (`--cfg madsim`) runs inside the deterministic simulator.
 //!
-//! This is the only crate that names `madsim` or `memmap2`.
+//! This is the only crate that names `madsim` or `memmap2`. Under `--cfg madsim` it also offers
+//! [`sim`], the helpers that build simulation runtimes with Apogee's plugins.
 
 pub mod clock;
 pub mod disk;
 pub mod rand;
+#[cfg(madsim)]
+pub mod sim;
+pub mod task;

@@ -143,20 +143,16 @@ impl Disk for FsDisk {
     }
 }
 
-/// Device space from `df`-like figures. std has no statvfs; reading `/proc` is not portable, so
-/// this asks the file system through the one syscall wrapper std exposes for it on Unix.
+/// Space of the file system holding `root`, from statvfs(3): total is the file system's size,
+/// available is what an unprivileged writer may still use (`f_bavail`, excluding the blocks
+/// reserved for root), both in units of the fragment size.
 fn statvfs_space(root: &Path) -> io::Result<DiskSpace> {
-    let out = std::process::Command::new("df").arg("-Pk").arg(root).output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().nth(1).ok_or_else(|| io::Error::other("df printed nothing"))?;
-    let cols: Vec<&str> = line.split_whitespace().collect();
-    let parse = |i: usize| -> io::Result<u64> {
-        cols.get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(|kib| kib * 1024)
-            .ok_or_else(|| io::Error::other(format!("unexpected df output: {line}")))
-    };
-    Ok(DiskSpace { total_bytes: parse(1)?, available_bytes: parse(3)? })
+    let st = rustix::fs::statvfs(root)?;
+    let unit = st.f_frsize;
+    Ok(DiskSpace {
+        total_bytes: st.f_blocks.saturating_mul(unit),
+        available_bytes: st.f_bavail.saturating_mul(unit),
+    })
 }
 
 /// A plain file with positioned I/O.

@@ -10,8 +10,10 @@
 //! Durability contract (what every caller may rely on, and nothing more):
 //! - Bytes written with [`SegmentFile::write_at`] are visible to reads at once but durable only
 //!   after a [`SegmentFile::sync`] (or a `sync_range` covering them) has returned `Ok`.
-//! - Creating, renaming, removing or resizing a file is durable only after [`Disk::sync_dir`] of
+//! - Creating, renaming or removing a file or folder is durable only after [`Disk::sync_dir`] of
 //!   the parent folder has returned `Ok` (POSIX: fsync of a file does not persist its name).
+//! - A file's length (`set_len`, growth by writes) is durable with the file's next successful
+//!   `sync` (fsync persists the inode's size; fdatasync and msync persist it when reads need it).
 //! - A failed `sync` may have lost any unsynced byte of that file; callers must treat it as fatal
 //!   for the data involved ("fsyncgate") and never acknowledge what it covered.
 //!
@@ -32,6 +34,8 @@ pub mod sim_plugin;
 
 pub use fs::FsDisk;
 pub use sim::{SimDisk, SimDiskConfig, SimDiskStats};
+#[cfg(madsim)]
+pub use sim_plugin::node_disk;
 
 /// A shared handle to a disk.
 pub type DiskRef = Arc<dyn Disk>;
@@ -90,7 +94,7 @@ pub trait Disk: Send + Sync + Debug {
     /// Renames a file, replacing any file at `to` (atomic, as POSIX rename).
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
 
-    /// Makes the entries of `dir` (creations, renames, removals, lengths) durable.
+    /// Makes the entries of `dir` (creations, renames, removals) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
 
     /// Space on the device.
@@ -113,7 +117,7 @@ pub trait SegmentFile: Send + Sync + Debug {
     /// Makes the bytes in `offset..offset+len` durable (msync of a range for segments).
     fn sync_range(&self, offset: u64, len: u64) -> io::Result<()>;
 
-    /// Truncates or extends a plain file (durable after `sync` and, for the length, `sync_dir`).
+    /// Truncates or extends a plain file (the new length is durable after `sync`).
     fn set_len(&self, len: u64) -> io::Result<()>;
 
     /// Current visible length in bytes.
