@@ -55,7 +55,8 @@ fn load_config(args: &Args) -> Result<LoadedConfig, String> {
 }
 
 async fn wait_for_signal() {
-    #[cfg(unix)]
+    // The simulator has only ctrl-c (`Handle::send_ctrl_c`), no Unix signals.
+    #[cfg(all(unix, not(madsim)))]
     {
         use tokio::signal::unix::{signal, SignalKind};
         match signal(SignalKind::terminate()) {
@@ -71,7 +72,7 @@ async fn wait_for_signal() {
             }
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(not(all(unix, not(madsim))))]
     {
         let _ = tokio::signal::ctrl_c().await;
     }

@@ -86,6 +86,12 @@ impl TopicConfigManager {
             state: Mutex::new(State { table, data_version }),
         };
         mgr.add_system_topics(config);
+        // The system topics may differ from the last run (a config change); a new version makes
+        // the name servers re-read the table on the first registration.
+        {
+            let mut st = mgr.lock();
+            st.data_version = next_version(&st.data_version);
+        }
         Ok(mgr)
     }
 
@@ -293,11 +299,11 @@ mod tests {
         assert_eq!(t.write_queue_nums, 8);
         assert!(m.create_topic_in_send_message_method("T3", "OTHER", 4, 0).unwrap().is_none());
         let v = m.data_version().counter;
-        assert!(v >= 2);
-        // Reload: the created topics are on disk.
+        assert!(v >= 3);
+        // Reload: the created topics are on disk, and the version moves on.
         let m2 = TopicConfigManager::load(disk, &cfg).unwrap();
         assert!(m2.select("T1").is_some() && m2.select("T2").is_some());
-        assert_eq!(m2.data_version().counter, v);
+        assert_eq!(m2.data_version().counter, v + 1);
         assert!(m2.delete_topic_config("T1").unwrap());
         assert!(m2.select("T1").is_none());
     }
