@@ -8,14 +8,14 @@
 //!   `no-process`, `no-joinset`, `no-into-split`): library code reaches threads, the disk, time and
 //!   randomness only through `crates/rt`, so that the same code runs deterministically under
 //!   madsim. They apply outside `crates/rt` to non-test code of `crates/*` and `sim/`. Test code
-//!   (`tests/`, `benches/`, `examples/`, `#[cfg(test)]` items, build scripts) is exempt, except
-//!   a file gated with `#![cfg(madsim)]`: it runs inside the simulator, so the rules apply to it.
+//!   (`tests/`, `benches/`, `examples/`, `#[cfg(test)]` items, build scripts) is exempt.
 //!   `jepsen/` drives real processes on real clocks and is exempt from them. A binary's entry
 //!   point may read files (its config) and exit the process.
 //! - `banned-crate`: only `crates/rt` names `memmap2`; only `crates/rt` and `sim/` name `madsim`.
-//!   Checked in manifests and in Rust paths, tests included.
+//!   Checked in manifests (dev-dependencies excepted) and in non-test Rust code.
 //! - `no-unwrap` / `no-panic`: no `.unwrap()`, `.expect(`, `panic!`, `unreachable!`, `todo!` or
-//!   `unimplemented!` in non-test code of the [`CORE_CRATES`].
+//!   `unimplemented!` in non-test code of the [`CORE_CRATES`]. Simulation-only code (under
+//!   `#[cfg(madsim)]`, directly or through its module declaration) counts as test code here.
 //! - `file-length`: no `.rs` file over [`MAX_LINES`] lines.
 //!
 //! Escape hatch: a line comment `// tidy: allow(<rule>) <reason>` on the offending line, or alone
@@ -88,18 +88,58 @@ pub fn check(root: &Path) -> io::Result<Report> {
         collect(&root.join(dir), &mut files)?;
     }
     files.sort();
+    let mut sources = Vec::new();
+    for file in &files {
+        let bytes = fs::read(file)?;
+        sources.push((relative(root, file), String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    let madsim_only = madsim_only_modules(&sources);
     let mut report = Report { files: files.len(), violations: Vec::new() };
-    for file in files {
-        let rel = relative(root, &file);
-        let bytes = fs::read(&file)?;
-        let text = String::from_utf8_lossy(&bytes);
+    for (rel, text) in &sources {
         if rel.ends_with("Cargo.toml") {
-            report.violations.extend(check_manifest(&rel, &text));
+            report.violations.extend(check_manifest(rel, text));
         } else {
-            report.violations.extend(check_source(&rel, &text));
+            let gated = madsim_only.iter().any(|m| rel == m || rel.starts_with(&format!("{m}/")));
+            report.violations.extend(check_source_gated(rel, text, gated));
         }
     }
     Ok(report)
+}
+
+/// Files and folders of modules declared under `#[cfg(madsim)]` (`#[cfg(madsim)] mod sim;`):
+/// simulation-only code, which never sees production input. Paths are relative, without `.rs`
+/// for folders; a module's file is returned as is.
+fn madsim_only_modules(sources: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (rel, text) in sources {
+        let Some(parent) = rel.strip_suffix(".rs") else { continue };
+        let code = lex(text).code;
+        let gated = cfg_lines(&code, "#[cfg(madsim)]");
+        // Where a child module's files live: beside lib.rs/main.rs/mod.rs, or in a folder named
+        // after any other file.
+        let base = match parent.rsplit_once('/') {
+            Some((dir, "lib" | "main" | "mod")) => dir.to_string(),
+            _ => parent.to_string(),
+        };
+        for (line, is_gated) in code.iter().zip(gated) {
+            if let Some(name) = is_gated.then(|| declared_module(line)).flatten() {
+                out.push(format!("{base}/{name}.rs"));
+                out.push(format!("{base}/{name}"));
+            }
+        }
+    }
+    out
+}
+
+/// The name in a body-less module declaration (`pub(crate) mod name;`).
+fn declared_module(line: &str) -> Option<&str> {
+    let at = line.find("mod ")?;
+    if line[..at].chars().last().is_some_and(is_ident) {
+        return None;
+    }
+    let (name, _) = line[at + "mod ".len()..].split_once(';')?;
+    let name = name.trim();
+    (!name.is_empty() && name.chars().all(is_ident)).then_some(name)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
@@ -192,8 +232,10 @@ pub fn check_manifest(rel: &str, text: &str) -> Vec<Violation> {
         let mut names = Vec::new();
         if line.starts_with('[') {
             let section = line.trim_matches(|c| c == '[' || c == ']').trim();
-            in_deps = section.ends_with("dependencies") || section.contains("dependencies.");
-            if let Some(pos) = section.rfind("dependencies.") {
+            // Dev-dependencies reach only tests, which may drive the simulator directly.
+            let deps = section.ends_with("dependencies") || section.contains("dependencies.");
+            in_deps = deps && !section.contains("dev-dependencies");
+            if let Some(pos) = section.rfind("dependencies.").filter(|_| in_deps) {
                 names.push(section[pos + "dependencies.".len()..].trim_matches('"'));
             }
         } else if in_deps {
@@ -318,12 +360,21 @@ const PANIC_PATTERNS: &[Pattern] = &[
 
 /// Checks one Rust source file; `rel` decides which rules apply.
 pub fn check_source(rel: &str, text: &str) -> Vec<Violation> {
+    check_source_gated(rel, text, false)
+}
+
+/// Checks one Rust source file; `madsim_only` says its module is declared under
+/// `#[cfg(madsim)]` elsewhere.
+fn check_source_gated(rel: &str, text: &str, madsim_only: bool) -> Vec<Violation> {
     let scope = scope_of(rel);
     let lexed = lex(text);
     let raw: Vec<&str> = text.lines().collect();
     let raw_line = |idx: usize| raw.get(idx).copied().unwrap_or("");
-    let test_lines = cfg_test_lines(&lexed.code);
-    let madsim_file = lexed.code.iter().any(|l| l.trim_start().starts_with("#![cfg(madsim)]"));
+    let test_lines = cfg_lines(&lexed.code, "#[cfg(test)]");
+    // Simulation-only code is test infrastructure: it never handles production input, so it may
+    // panic like a test does. The seam and crate rules still apply to it.
+    let madsim_lines = cfg_lines(&lexed.code, "#[cfg(madsim)]");
+    let madsim_only = madsim_only || file_gated(&lexed.code, "#![cfg(madsim)]");
 
     let mut out = Vec::new();
     let line_count = raw.len();
@@ -332,14 +383,15 @@ pub fn check_source(rel: &str, text: &str) -> Vec<Violation> {
         out.push(Violation { path: rel.to_string(), line: 1, rule: "file-length", text });
     }
 
-    let seam_applies = matches!(scope.area, Area::Crate | Area::Sim)
-        && !scope.build_script
-        && (!scope.test_path || madsim_file);
-    let panic_applies = scope.core && !scope.test_path && !scope.build_script;
+    let seam_applies =
+        matches!(scope.area, Area::Crate | Area::Sim) && !scope.build_script && !scope.test_path;
+    let crate_applies = !scope.test_path;
+    let panic_applies = scope.core && !scope.test_path && !scope.build_script && !madsim_only;
 
     for (idx, code) in lexed.code.iter().enumerate() {
         let mut hits: Vec<(&'static str, &'static str)> = Vec::new();
         let in_test = test_lines.get(idx).copied().unwrap_or(false);
+        let in_madsim = madsim_lines.get(idx).copied().unwrap_or(false);
         if seam_applies && !in_test {
             for p in SEAM_PATTERNS {
                 if scope.binary && BINARY_MAY.contains(&p.rule) {
@@ -361,11 +413,11 @@ pub fn check_source(rel: &str, text: &str) -> Vec<Violation> {
                 "memmap2" => crate_banned("memmap2", scope.area),
                 _ => crate_banned("madsim", scope.area),
             };
-            if banned && matches_pattern(code, p) {
+            if crate_applies && !in_test && banned && matches_pattern(code, p) {
                 hits.push((p.rule, p.why));
             }
         }
-        if panic_applies && !in_test {
+        if panic_applies && !in_test && !in_madsim {
             for p in PANIC_PATTERNS {
                 if matches_pattern(code, p) {
                     hits.push((p.rule, p.why));
@@ -502,14 +554,19 @@ fn check_allow_comments(rel: &str, lexed: &Lexed) -> Vec<Violation> {
     out
 }
 
-/// Marks the lines that belong to an item annotated `#[cfg(test)]`: from the attribute to the
-/// `}` closing the item's body (or the `;` ending a body-less item). A file starting with
-/// `#![cfg(test)]` is test code throughout. Works on lexed code, so braces in strings, chars and
-/// comments do not count.
-fn cfg_test_lines(code: &[String]) -> Vec<bool> {
-    const ATTR: &str = "#[cfg(test)]";
+/// Whether the file carries the inner attribute `inner` (e.g. `#![cfg(test)]`) on a line of its
+/// own.
+fn file_gated(code: &[String], inner: &str) -> bool {
+    code.iter().any(|l| l.trim_start().starts_with(inner))
+}
+
+/// Marks the lines that belong to an item annotated with `attr` (`#[cfg(test)]`): from the
+/// attribute to the `}` closing the item's body (or the `;` ending a body-less item). A file with
+/// the inner form (`#![cfg(test)]`) is marked throughout. Works on lexed code, so braces in
+/// strings, chars and comments do not count.
+fn cfg_lines(code: &[String], attr: &str) -> Vec<bool> {
     let mut marks = vec![false; code.len()];
-    if code.iter().any(|l| l.trim_start().starts_with("#![cfg(test)]")) {
+    if file_gated(code, &attr.replacen("#[", "#![", 1)) {
         return vec![true; code.len()];
     }
     let mut depth: i64 = 0;
@@ -526,9 +583,9 @@ fn cfg_test_lines(code: &[String]) -> Vec<bool> {
     for (idx, line) in code.iter().enumerate() {
         let mut rest = line.as_str();
         while let Some(c) = rest.chars().next() {
-            if pending.is_none() && region.is_none() && rest.starts_with(ATTR) {
+            if pending.is_none() && region.is_none() && rest.starts_with(attr) {
                 pending = Some((idx, nest));
-                rest = &rest[ATTR.len()..];
+                rest = &rest[attr.len()..];
                 continue;
             }
             match c {
@@ -798,13 +855,13 @@ mod tests {
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
-        assert_eq!(cfg_test_lines(&code), vec![false, true, true, true, true, false]);
+        assert_eq!(cfg_lines(&code, "#[cfg(test)]"), vec![false, true, true, true, true, false]);
     }
 
     #[test]
     fn cfg_test_on_a_bodiless_item_ends_at_its_semicolon() {
         let code: Vec<String> =
             ["#[cfg(test)]", "use x::[y; 2];", "fn b() {}"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(cfg_test_lines(&code), vec![true, true, false]);
+        assert_eq!(cfg_lines(&code, "#[cfg(test)]"), vec![true, true, false]);
     }
 }

@@ -127,14 +127,16 @@ fn banned_crates_are_reported_in_manifests_and_code() {
                     memmap2.workspace = true\n\
                     sim = { package = \"madsim\", version = \"0.2\" }\n\
                     tokio.workspace = true\n\n\
-                    [dev-dependencies.madsim]\nversion = \"0.2\"\n";
+                    [dev-dependencies.madsim]\nversion = \"0.2\"\n\
+                    [target.'cfg(madsim)'.dependencies.madsim]\nversion = \"0.2\"\n\
+                    [target.'cfg(madsim)'.dev-dependencies]\nmadsim.workspace = true\n";
     let src = "use memmap2::MmapMut;\n#[cfg(madsim)]\nfn f() { madsim::time::advance(d); }\n";
     assert_eq!(
         places(&[("crates/store/Cargo.toml", manifest), ("crates/store/src/seg.rs", src)]),
         vec![
             place("crates/store/Cargo.toml:5", "banned-crate"),
             place("crates/store/Cargo.toml:6", "banned-crate"),
-            place("crates/store/Cargo.toml:9", "banned-crate"),
+            place("crates/store/Cargo.toml:11", "banned-crate"),
             place("crates/store/src/seg.rs:1", "banned-crate"),
             place("crates/store/src/seg.rs:3", "banned-crate"),
         ]
@@ -196,16 +198,44 @@ fn cfg_test_code_is_exempt_and_the_exemption_ends_with_the_item() {
 }
 
 #[test]
-fn test_folders_are_exempt_unless_the_file_runs_under_madsim() {
+fn test_code_may_drive_the_simulator_and_the_real_world() {
     let plain = "#[test]\nfn t() { std::fs::write(p, b).unwrap(); std::thread::sleep(d); }\n";
-    let simulated = "#![cfg(madsim)]\n#[tokio::test]\nasync fn t() { std::thread::sleep(d); }\n";
+    let simulated = "#![cfg(madsim)]\nuse madsim::rand::{thread_rng, Rng};\n\
+                     #[tokio::test]\nasync fn t() { let t = Instant::now(); }\n";
+    let unit = "fn f() {}\n#[cfg(test)]\nmod tests {\n    use madsim::runtime::Handle;\n}\n";
     assert_eq!(
         places(&[
             ("crates/store/tests/recovery.rs", plain),
             ("crates/store/benches/append.rs", plain),
             ("crates/store/tests/sim_crash.rs", simulated),
+            ("crates/store/src/lib.rs", unit),
         ]),
-        vec![place("crates/store/tests/sim_crash.rs:3", "no-thread")]
+        vec![]
+    );
+}
+
+#[test]
+fn simulation_only_code_may_panic_but_not_bypass_the_seam() {
+    let lib = "#[cfg(madsim)]\npub mod sim;\nmod other;\n\
+               #[cfg(madsim)]\nfn knob() -> u8 { env().unwrap() }\n\
+               fn prod() -> u8 { env().unwrap() }\n";
+    let sim = "pub fn seed() -> u64 { var().parse().expect(\"a number\") }\n";
+    let nested = "pub fn f() { todo!() }\n";
+    let other = "pub fn g() { x.unwrap(); }\n";
+    let gated = "#![cfg(madsim)]\nfn h() { panic!(\"sim only\"); std::thread::spawn(f); }\n";
+    assert_eq!(
+        places(&[
+            ("crates/store/src/lib.rs", lib),
+            ("crates/store/src/sim.rs", sim),
+            ("crates/store/src/sim/plugin.rs", nested),
+            ("crates/store/src/other.rs", other),
+            ("crates/store/src/gated.rs", gated),
+        ]),
+        vec![
+            place("crates/store/src/gated.rs:2", "no-thread"),
+            place("crates/store/src/lib.rs:6", "no-unwrap"),
+            place("crates/store/src/other.rs:1", "no-unwrap"),
+        ]
     );
 }
 
