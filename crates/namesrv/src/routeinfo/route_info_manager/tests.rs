@@ -8,8 +8,10 @@ const MASTER: &str = "10.0.0.1:10911";
 const SLAVE: &str = "10.0.0.2:10911";
 
 fn wrapper(counter: i64, topics: &[(&str, i32)]) -> TopicConfigSerializeWrapper {
-    let mut w = TopicConfigSerializeWrapper::default();
-    w.data_version = DataVersion { counter, state_version: 0, timestamp: 1_700_000_000_000 };
+    let mut w = TopicConfigSerializeWrapper {
+        data_version: DataVersion { counter, state_version: 0, timestamp: 1_700_000_000_000 },
+        ..TopicConfigSerializeWrapper::default()
+    };
     for (name, queues) in topics {
         let config = TopicConfig {
             topic_name: (*name).to_owned(),
