@@ -22,6 +22,8 @@ pub struct ConsumerGroupInfo {
     pub message_model: MessageModel,
     pub consume_from_where: ConsumeFromWhere,
     pub last_update_timestamp: i64,
+    /// The heartbeat-v2 fingerprint of the group's subscriptions, last seen.
+    pub heartbeat_fingerprint: Option<i32>,
 }
 
 impl ConsumerGroupInfo {
@@ -34,6 +36,7 @@ impl ConsumerGroupInfo {
             message_model: MessageModel::default(),
             consume_from_where: ConsumeFromWhere::default(),
             last_update_timestamp: 0,
+            heartbeat_fingerprint: None,
         }
     }
 
@@ -100,7 +103,21 @@ pub struct ConsumerRegistration<'a> {
     pub consume_type: ConsumeType,
     pub message_model: MessageModel,
     pub consume_from_where: ConsumeFromWhere,
-    pub subscriptions: &'a [SubscriptionData],
+    /// `None`: a heartbeat-v2 `withoutSub` heartbeat, which refreshes the membership and keeps
+    /// the registered subscriptions.
+    pub subscriptions: Option<&'a [SubscriptionData]>,
+    /// The heartbeat-v2 fingerprint (0: a v1 heartbeat).
+    pub fingerprint: i32,
+}
+
+/// What a consumer registration changed.
+#[derive(Debug, Clone, Default)]
+pub struct RegisterOutcome {
+    /// Members or subscriptions changed: tell the group.
+    pub change: Option<GroupChange>,
+    /// The client should send its subscriptions again (heartbeat-v2 `IS_SUB_CHANGE`): the
+    /// fingerprint moved, or a `withoutSub` heartbeat reached a broker that has none for it.
+    pub sub_change: bool,
 }
 
 impl ConsumerManager {
@@ -119,7 +136,7 @@ impl ConsumerManager {
         &self,
         reg: &ConsumerRegistration<'_>,
         info: ClientChannelInfo,
-    ) -> Result<Option<GroupChange>, RegisterError> {
+    ) -> Result<RegisterOutcome, RegisterError> {
         let mut groups = self.lock();
         if !groups.contains_key(reg.group) && groups.len() >= self.max_groups {
             return Err(RegisterError::TooManyGroups { max: self.max_groups });
@@ -147,9 +164,22 @@ impl ConsumerManager {
         g.message_model = reg.message_model;
         g.consume_from_where = reg.consume_from_where;
         g.last_update_timestamp = rt::clock::now_millis() as i64;
-        let sub_changed = g.update_subscription(reg.subscriptions);
-        Ok((new_member || sub_changed)
-            .then(|| GroupChange { group: reg.group.to_owned(), channels: g.all_channels() }))
+        let mut resend = false;
+        if reg.fingerprint != 0 {
+            resend = g.heartbeat_fingerprint.is_some_and(|f| f != reg.fingerprint);
+            g.heartbeat_fingerprint = Some(reg.fingerprint);
+        }
+        let sub_changed = match reg.subscriptions {
+            Some(subs) => g.update_subscription(subs),
+            None => {
+                // Nothing to keep (e.g. this broker restarted): ask for the full heartbeat.
+                resend |= g.subscription_table.is_empty();
+                false
+            }
+        };
+        let change = (new_member || sub_changed)
+            .then(|| GroupChange { group: reg.group.to_owned(), channels: g.all_channels() });
+        Ok(RegisterOutcome { change, sub_change: resend })
     }
 
     /// Removes a channel from a group (UNREGISTER_CLIENT). Returns the change to notify when

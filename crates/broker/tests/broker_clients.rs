@@ -131,3 +131,32 @@ async fn pull_uses_heartbeat_subscription() {
     assert_eq!(r.code, ResponseCode::SUBSCRIPTION_NOT_EXIST, "{r:?}");
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn heartbeat_v2_without_sub_keeps_subscriptions() {
+    use protocol::body::HeartbeatData;
+    let dir = tempfile::tempdir().unwrap();
+    let b = TestBroker::start(dir.path(), broker_config()).await;
+    let v2 = |fingerprint: i32, without_sub: bool| {
+        let full = heartbeat("ip@v2", "VG", vec![subscription("TopicV", "*")]);
+        let mut data = HeartbeatData::decode(full.body_bytes()).unwrap();
+        data.heartbeat_fingerprint = fingerprint;
+        data.without_sub = without_sub;
+        if without_sub {
+            data.consumer_data_set[0].subscription_data_set.clear();
+        }
+        RemotingCommand::new_request(RequestCode::HEART_BEAT).with_body(data.encode().unwrap())
+    };
+    // A withoutSub heartbeat to a broker that knows nothing: send everything again.
+    let r = b.invoke(v2(5, true)).await;
+    assert_eq!(r.ext_fields.get("IS_SUB_CHANGE"), Some("true"), "{r:?}");
+    let r = b.invoke(v2(5, false)).await;
+    assert_eq!(r.ext_fields.get("IS_SUB_CHANGE"), Some("false"), "{r:?}");
+    let r = b.invoke(v2(5, true)).await;
+    assert_eq!(r.ext_fields.get("IS_SUB_CHANGE"), Some("false"), "{r:?}");
+    let sub = b.handle.controller().consumer_manager.find_subscription_data("VG", "TopicV");
+    assert!(sub.is_some(), "withoutSub must keep the registered subscription");
+    let r = b.invoke(v2(6, true)).await;
+    assert_eq!(r.ext_fields.get("IS_SUB_CHANGE"), Some("true"), "{r:?}");
+    b.shutdown().await;
+}

@@ -71,6 +71,8 @@ fn heart_beat(
         last_update_timestamp: rt::clock::now_millis() as i64,
     };
     let mut sub_change = false;
+    // Heartbeat v2 (fingerprint != 0) may leave the subscriptions out when they did not change.
+    let v2 = data.heartbeat_fingerprint != 0;
     for consumer in &data.consumer_data_set {
         if let Err(remark) = tv::validate_group(&consumer.group_name) {
             return error_response(request, ResponseCode::INVALID_PARAMETER, remark);
@@ -95,14 +97,20 @@ fn heart_beat(
             consume_type: consumer.consume_type,
             message_model: consumer.message_model,
             consume_from_where: consumer.consume_from_where,
-            subscriptions: &consumer.subscription_data_set,
+            subscriptions: if v2 && data.without_sub {
+                None
+            } else {
+                Some(&consumer.subscription_data_set)
+            },
+            fingerprint: data.heartbeat_fingerprint,
         };
         match c.consumer_manager.register_consumer(&reg, info.clone()) {
-            Ok(Some(change)) => {
-                sub_change = true;
-                notify_consumer_ids_changed(c, &change);
+            Ok(outcome) => {
+                sub_change |= outcome.sub_change;
+                if let Some(change) = outcome.change {
+                    notify_consumer_ids_changed(c, &change);
+                }
             }
-            Ok(None) => {}
             Err(e) => return busy(request, e),
         }
     }
@@ -111,10 +119,11 @@ fn heart_beat(
             return busy(request, e);
         }
     }
-    tracing::debug!(client = %data.client_id, sub_change, "heartbeat");
+    tracing::debug!(client = %data.client_id, v2, sub_change, "heartbeat");
     success(request).with_header(&HeartbeatResponseHeader {
         is_support_heart_beat_v2: Some(true),
-        is_sub_change: Some(true),
+        // A v1 heartbeat always carries everything, and RocketMQ answers it with true.
+        is_sub_change: Some(!v2 || sub_change),
     })
 }
 
