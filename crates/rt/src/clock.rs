@@ -104,6 +104,11 @@ pub mod sim {
         SKEWS.with(|skews| skews.borrow_mut().remove(&node));
     }
 
+    /// Makes every node's clock exact again.
+    pub fn reset_all() {
+        SKEWS.with(|skews| skews.borrow_mut().clear());
+    }
+
     /// The offset `node`'s clock has from true time right now, in milliseconds.
     pub fn offset_now(node: NodeId) -> i64 {
         let t = true_millis();

@@ -41,7 +41,11 @@ pub fn seed_from_env() -> u64 {
 
 /// A madsim runtime for `seed` with Apogee's simulator plugins registered and the time limit
 /// from `MADSIM_TEST_TIME_LIMIT`, if set.
+///
+/// Also makes every node's clock exact again: skews live in a thread-local (see
+/// [`crate::clock::sim`]), and a new runtime on this thread must not inherit an old run's.
 pub fn runtime(seed: u64) -> Runtime {
+    crate::clock::sim::reset_all();
     let mut rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
     rt.add_simulator::<DiskSim>();
     if let Some(secs) = env_number::<f64>("MADSIM_TEST_TIME_LIMIT") {
@@ -58,8 +62,19 @@ struct Trace {
     output: String,
 }
 
-/// Runs `make()`'s future on a fresh runtime (in its own thread, as madsim does, so thread-local
-/// state never leaks between runs) and returns its output with the run's trace.
+/// Runs `make()`'s future for one `seed` on a fresh runtime with the plugins, in its own thread
+/// (as madsim does, so no thread-local state leaks between runs), and returns its output. A
+/// failure is re-raised with a note naming the seed.
+pub fn run_seed<F, Fut>(seed: u64, make: F) -> Fut::Output
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future + 'static,
+    Fut::Output: std::fmt::Debug + Send + 'static,
+{
+    run_once(seed, make).0
+}
+
+/// [`run_seed`], also returning the run's trace for the determinism check.
 fn run_once<F, Fut>(seed: u64, make: F) -> (Fut::Output, Trace)
 where
     F: FnOnce() -> Fut + Send + 'static,
@@ -103,19 +118,32 @@ where
     let count: u64 = env_number("MADSIM_TEST_NUM").unwrap_or(1).max(1);
     let check = std::env::var_os("MADSIM_TEST_CHECK_DETERMINISM").is_some();
     let run_seed = |seed: u64| {
-        let (output, trace) = run_once(seed, make.clone());
         if check {
-            let (_, again) = run_once(seed, make.clone());
-            assert_eq!(
-                trace, again,
-                "non-determinism: seed {seed} gave two different runs (first, second)"
-            );
+            check_determinism(seed, make.clone())
+        } else {
+            run_seed(seed, make.clone())
         }
-        output
     };
     let mut output = run_seed(first);
     for seed in first.saturating_add(1)..first.saturating_add(count) {
         output = run_seed(seed);
     }
+    output
+}
+
+/// Runs `seed` twice and panics if the two runs differ in simulated time, RNG state or output
+/// (see the module docs); returns the output.
+pub fn check_determinism<F, Fut>(seed: u64, make: F) -> Fut::Output
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future + 'static,
+    Fut::Output: std::fmt::Debug + Send + 'static,
+{
+    let (output, trace) = run_once(seed, make.clone());
+    let (_, again) = run_once(seed, make);
+    assert_eq!(
+        trace, again,
+        "non-determinism: seed {seed} gave two different runs (first, second)"
+    );
     output
 }
