@@ -351,7 +351,8 @@ impl LitePullConsumerImpl {
         let deadline = rt::clock::now() + timeout;
         let mut rx = self.rx.lock().await;
         loop {
-            let req = match tokio::time::timeout_at(deadline, rx.recv()).await {
+            let left = deadline.saturating_duration_since(rt::clock::now());
+            let req = match tokio::time::timeout(left, rx.recv()).await {
                 Ok(Some(req)) => req,
                 _ => return Vec::new(),
             };

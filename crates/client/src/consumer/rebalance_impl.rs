@@ -42,6 +42,11 @@ pub(crate) struct RebalanceImpl {
     pub offset_store: Arc<OffsetStore>,
     subscriptions: Mutex<BTreeMap<String, Subscription>>,
     table: Mutex<BTreeMap<MessageQueue, Owned>>,
+    /// One rebalance at a time: the periodic one, a notified one and an `assign` must not
+    /// both start a queue.
+    running: tokio::sync::Mutex<()>,
+    /// Set at shutdown: no queue is started after it.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl RebalanceImpl {
@@ -63,6 +68,8 @@ impl RebalanceImpl {
             offset_store,
             subscriptions: Mutex::new(subscriptions),
             table: Mutex::default(),
+            running: tokio::sync::Mutex::new(()),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -72,6 +79,10 @@ impl RebalanceImpl {
 
     fn subs(&self) -> MutexGuard<'_, BTreeMap<String, Subscription>> {
         self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The subscription of `topic`.
@@ -101,10 +112,14 @@ impl RebalanceImpl {
 
     /// Recomputes ownership of every subscribed topic.
     pub async fn do_rebalance(&self, hooks: &dyn RebalanceHooks) {
+        let _one = self.running.lock().await;
+        if self.is_stopped() {
+            return;
+        }
         let topics: Vec<String> = self.subs().keys().cloned().collect();
         for topic in &topics {
             match self.allocate(topic).await {
-                Ok(set) => self.update_process_queue_table(Some(topic), &set, hooks).await,
+                Ok(set) => self.update_locked(Some(topic), &set, hooks).await,
                 Err(e) => debug!(group = %self.group, topic, error = %e, "rebalance skipped"),
             }
         }
@@ -133,6 +148,18 @@ impl RebalanceImpl {
     /// Makes the owned queues of `topic` (all topics if `None`) exactly `set`: drops the
     /// others, starts the new ones at the offset the consume-from-where rule gives.
     pub async fn update_process_queue_table(
+        &self,
+        topic: Option<&str>,
+        set: &BTreeSet<MessageQueue>,
+        hooks: &dyn RebalanceHooks,
+    ) {
+        let _one = self.running.lock().await;
+        if !self.is_stopped() {
+            self.update_locked(topic, set, hooks).await;
+        }
+    }
+
+    async fn update_locked(
         &self,
         topic: Option<&str>,
         set: &BTreeSet<MessageQueue>,
@@ -197,6 +224,8 @@ impl RebalanceImpl {
 
     /// Stops every pull and writes every offset (shutdown).
     pub async fn shutdown(&self, hooks: &dyn RebalanceHooks) {
+        self.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _one = self.running.lock().await;
         let mqs: BTreeSet<MessageQueue> = {
             let table = self.table();
             for owned in table.values() {
