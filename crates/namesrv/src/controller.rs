@@ -138,14 +138,16 @@ pub async fn start(config: NamesrvConfig) -> Result<NamesrvHandle, NamesrvError>
     let local_addr = server.local_addr();
     tracing::info!(addr = %local_addr, "name server started");
     let scan = controller.spawn_scan();
-    Ok(NamesrvHandle { local_addr, controller, server: server.spawn(), scan })
+    Ok(NamesrvHandle { local_addr, controller, server: Some(server.spawn()), scan })
 }
 
-/// A name server running in the background.
+/// A name server running in the background. Dropping the handle stops it too (without waiting),
+/// so a test that forgets [`shutdown`](Self::shutdown) leaks no task.
 pub struct NamesrvHandle {
     local_addr: SocketAddr,
     controller: Arc<NamesrvController>,
-    server: ServerHandle,
+    /// Taken by `shutdown`; dropping it stops the server.
+    server: Option<ServerHandle>,
     scan: tokio::task::JoinHandle<()>,
 }
 
@@ -161,9 +163,17 @@ impl NamesrvHandle {
     }
 
     /// Stops serving, closes every connection and the expiry scan, and waits until done.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.scan.abort();
-        self.server.shutdown().await;
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
         tracing::info!(addr = %self.local_addr, "name server stopped");
+    }
+}
+
+impl Drop for NamesrvHandle {
+    fn drop(&mut self) {
+        self.scan.abort();
     }
 }

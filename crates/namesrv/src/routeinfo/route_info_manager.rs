@@ -103,9 +103,7 @@ impl RouteInfoManager {
                 ..BrokerData::default()
             });
         broker_data.enable_acting_master = reg.enable_acting_master.unwrap_or(false);
-        if reg.zone_name.is_some() {
-            broker_data.zone_name.clone_from(&reg.zone_name);
-        }
+        broker_data.zone_name.clone_from(&reg.zone_name);
 
         // A slave promoted to master re-registers the same address under id 0: drop its old id
         // first so one address never appears twice.
