@@ -199,6 +199,9 @@ fn value_end(b: &[u8], start: usize) -> Result<usize> {
                         _ => i += 1,
                     }
                 }
+                if i >= b.len() {
+                    return Err(bad("unterminated JSON string"));
+                }
                 if depth == 0 {
                     return Ok(i + 1);
                 }
@@ -246,5 +249,7 @@ mod tests {
         assert_eq!(TopicStatsTable::decode(body).unwrap().offset_table.len(), 1);
         assert!(TopicStatsTable::decode(br#"{"offsetTable":{}}"#).unwrap().offset_table.is_empty());
         assert!(TopicStatsTable::decode(br#"{"offsetTable":{{"brokerName""#).is_err());
+        assert!(TopicStatsTable::decode(br#"{"offsetTable":{"\"#).is_err());
+        assert!(TopicStatsTable::decode(br#"{"offsetTable":{{"queueId":1}:"#).is_err());
     }
 }
