@@ -98,7 +98,10 @@ mod tests {
         let json = String::from_utf8(topic_stats_json(&[(mq.clone(), t)]).unwrap()).unwrap();
         assert_eq!(
             json,
-            r#"{"offsetTable":{{"brokerName":"b","queueId":1,"topic":"T"}:{"lastUpdateTimestamp":5,"maxOffset":3,"minOffset":0}}}"#
+            concat!(
+                r#"{"offsetTable":{{"brokerName":"b","queueId":1,"topic":"T"}:"#,
+                r#"{"lastUpdateTimestamp":5,"maxOffset":3,"minOffset":0}}}"#
+            )
         );
         let w = OffsetWrapper {
             broker_offset: 3,

@@ -67,7 +67,7 @@ async fn wait_for_signal() {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the broker");
+                tracing::warn!(error = %e, "no SIGTERM handler; only SIGINT stops the broker");
                 let _ = tokio::signal::ctrl_c().await;
             }
         }

@@ -97,7 +97,10 @@ pub fn put_status_to_response(status: PutMessageStatus) -> (i32, Option<&'static
         ),
         PutMessageStatus::ServiceNotAvailable => (
             ResponseCode::SERVICE_NOT_AVAILABLE,
-            Some("service not available now. It may be caused by the store being shut down or a failed disk flush."),
+            Some(
+                "service not available now. It may be caused by the store being shut down or a \
+                 failed disk flush.",
+            ),
         ),
         PutMessageStatus::OsPageCacheBusy => (
             ResponseCode::SYSTEM_ERROR,
