@@ -70,7 +70,10 @@ impl Channel {
     }
 
     /// Sends `cmd` as a request and waits up to `timeout` for its response. The opaque is
-    /// assigned here. Fails at once with `ConnectionClosed` if the connection ends meanwhile.
+    /// assigned here and the response and one-way flag bits are cleared. Fails at once with
+    /// `ConnectionClosed` if the connection ends meanwhile, with `Busy` if the connection's
+    /// pending-response map is full, and with `Timeout` (forgetting the request, so a late
+    /// response is dropped) when no response came in time.
     pub async fn invoke(
         &self,
         mut cmd: RemotingCommand,

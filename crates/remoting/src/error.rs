@@ -33,7 +33,4 @@ pub enum RemotingError {
     /// Socket I/O failed.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
-    /// An address is not of the form `host:port`.
-    #[error("invalid address {0:?}: expected host:port")]
-    InvalidAddress(String),
 }

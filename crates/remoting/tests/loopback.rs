@@ -562,3 +562,58 @@ async fn idle_connections_are_closed() {
     client.invoke(&addr, echo_request(b"y"), LONG).await.unwrap();
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_full_send_queue_is_an_error_not_a_wait() {
+    let server = echo_server(ServerConfig::default()).await.spawn();
+    let config = ClientConfig {
+        connection: ConnectionConfig { send_queue_frames: 1, ..ConnectionConfig::default() },
+        ..ClientConfig::default()
+    };
+    let client = RemotingClient::new(config);
+    let channel = client.channel(&server.local_addr().to_string()).await.unwrap();
+    // This test runs on one thread: the writer task cannot drain the queue between the calls.
+    channel.invoke_oneway(RemotingCommand::new_request(ECHO)).unwrap();
+    let err = channel.invoke_oneway(RemotingCommand::new_request(ECHO)).unwrap_err();
+    assert!(matches!(err, RemotingError::SendQueueFull), "{err:?}");
+    // Once the writer ran, the queue has room again.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let response = channel.invoke(echo_request(b"ok"), LONG).await.unwrap();
+    assert_eq!(response.code, ResponseCode::SUCCESS);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_refused() {
+    let config = ServerConfig { max_connections: 1, ..ServerConfig::default() };
+    let server = echo_server(config).await.spawn();
+    let addr = server.local_addr();
+    let first = client();
+    first.invoke(&addr.to_string(), echo_request(b"1"), LONG).await.unwrap();
+    let mut second = RawPeer::connect(addr).await;
+    assert!(second.closed_by_peer().await);
+    // The admitted connection is unaffected.
+    first.invoke(&addr.to_string(), echo_request(b"2"), LONG).await.unwrap();
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn closing_a_channel_fails_its_waiters_and_later_sends() {
+    let server = echo_server(ServerConfig::default()).await;
+    let gate = gated(&server);
+    let server = server.spawn();
+    let client = client();
+    let channel = client.channel(&server.local_addr().to_string()).await.unwrap();
+    let waiting = {
+        let channel = channel.clone();
+        tokio::spawn(async move { channel.invoke(RemotingCommand::new_request(SLOW), LONG).await })
+    };
+    wait_entered(&gate, 1).await;
+    channel.close();
+    let err = waiting.await.unwrap().unwrap_err();
+    assert!(matches!(err, RemotingError::ConnectionClosed), "{err:?}");
+    let err = channel.send(RemotingCommand::new_request(ECHO)).unwrap_err();
+    assert!(matches!(err, RemotingError::ConnectionClosed), "{err:?}");
+    channel.closed().await;
+    server.shutdown().await;
+}
