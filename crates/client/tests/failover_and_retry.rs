@@ -12,6 +12,9 @@ use client::{
 };
 use common::*;
 
+/// UNIQ_KEY -> (topic, reconsume times) of each delivery.
+type Deliveries = BTreeMap<String, Vec<(String, i32)>>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_retry_on_the_other_broker_when_one_goes_away() {
     let mut cluster = Cluster::start(2).await;
@@ -51,7 +54,7 @@ async fn reconsume_later_comes_back_through_the_retry_topic() {
     }
 
     // Every message fails once, then succeeds.
-    let deliveries: Arc<Mutex<BTreeMap<String, Vec<(String, i32)>>>> = Arc::default();
+    let deliveries: Arc<Mutex<Deliveries>> = Arc::default();
     let log = deliveries.clone();
     let consumer = PushConsumer::new("CG-retry", cluster.config());
     consumer.set_consume_from_where(ConsumeFromWhere::FirstOffset);
