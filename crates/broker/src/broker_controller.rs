@@ -229,8 +229,14 @@ fn server_config() -> ServerConfig {
 
 async fn register_loop(c: Arc<BrokerController>, mut stop: watch::Receiver<bool>) {
     loop {
-        if c.register_broker_all().await > 0 {
-            tracing::debug!("registered with the name servers");
+        // A name server that does not answer must not hold up shutdown for its timeout.
+        tokio::select! {
+            n = c.register_broker_all() => {
+                if n > 0 {
+                    tracing::debug!(acknowledged = n, "registered with the name servers");
+                }
+            }
+            _ = stop.changed() => return,
         }
         tokio::select! {
             _ = tokio::time::sleep(c.config.register_period()) => {}

@@ -7,9 +7,9 @@ use common::*;
 use protocol::body::{JsonBody, TopicConfigSerializeWrapper};
 use protocol::header::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
-    GetConsumerConnectionListRequestHeader, GetTopicStatsInfoRequestHeader,
-    QueryMessageRequestHeader, SearchOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
-    ViewMessageRequestHeader,
+    GetConsumerConnectionListRequestHeader, GetEarliestMsgStoretimeRequestHeader,
+    GetMinOffsetRequestHeader, GetTopicStatsInfoRequestHeader, QueryMessageRequestHeader,
+    SearchOffsetRequestHeader, UpdateConsumerOffsetRequestHeader, ViewMessageRequestHeader,
 };
 use protocol::message::decode_offset_msg_id;
 use protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -107,6 +107,18 @@ async fn query_by_key_view_by_id_and_stats() {
     };
     let r = b.invoke(RemotingCommand::request(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &s)).await;
     assert_eq!((r.code, ext_i64(&r, "offset")), (0, 0), "{r:?}");
+
+    // Min offset and the earliest store time of the queue.
+    let m = GetMinOffsetRequestHeader { topic: "QT".into(), queue_id: 0, broker_name: None };
+    let r = b.invoke(RemotingCommand::request(RequestCode::GET_MIN_OFFSET, &m)).await;
+    assert_eq!((r.code, ext_i64(&r, "offset")), (0, 0), "{r:?}");
+    let e =
+        GetEarliestMsgStoretimeRequestHeader { topic: "QT".into(), queue_id: 0, broker_name: None };
+    let r = b.invoke(RemotingCommand::request(RequestCode::GET_EARLIEST_MSG_STORETIME, &e)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(ext_i64(&r, "timestamp") > 0, "{r:?}");
+    let r = b.invoke(RemotingCommand::new_request(RequestCode::GET_BROKER_CONFIG)).await;
+    assert!(String::from_utf8_lossy(r.body_bytes()).contains("brokerName=broker-a\n"));
 
     // Topic stats: fastjson's MessageQueue-keyed map.
     let t = GetTopicStatsInfoRequestHeader { topic: "QT".into() };
