@@ -19,6 +19,7 @@ use remoting::{RemotingServer, ServerConfig, ServerHandle};
 
 use crate::broker_config::BrokerConfig;
 use crate::broker_outer_api::{BrokerIdentity, BrokerOuterApi};
+use crate::broker_stats::BrokerStats;
 use crate::client_housekeeping_service::ClientHousekeepingService;
 use crate::consumer_manager::ConsumerManager;
 use crate::consumer_offset_manager::ConsumerOffsetManager;
@@ -47,6 +48,8 @@ pub struct BrokerController {
     pub pull_request_hold_service: PullRequestHoldService,
     pub rebalance_lock_manager: RebalanceLockManager,
     pub broker_outer_api: BrokerOuterApi,
+    /// Messages stored and delivered since start.
+    pub stats: BrokerStats,
     /// `brokerIP1:listenPort`: stamped into every record and offsetMsgId.
     pub store_host: SocketAddr,
     /// When the broker started, ms since the epoch.
@@ -133,6 +136,7 @@ impl BrokerController {
             subscription_group_manager,
             pull_request_hold_service: hold,
             broker_outer_api: BrokerOuterApi::new(),
+            stats: BrokerStats::default(),
             store_host,
             boot_timestamp: rt::clock::now_millis() as i64,
             register_now: Notify::new(),

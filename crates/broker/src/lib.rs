@@ -31,6 +31,7 @@ pub mod broker_config;
 pub mod broker_config_loader;
 pub mod broker_controller;
 pub mod broker_outer_api;
+pub mod broker_stats;
 pub mod client_channel_info;
 pub mod client_housekeeping_service;
 pub mod config_file;

@@ -159,7 +159,7 @@ impl SubscriptionGroupManager {
         let old = st.subscription_group_table.insert(name.clone(), config);
         let old_version = st.data_version;
         st.data_version = DataVersion {
-            counter: old_version.counter + 1,
+            counter: old_version.counter.saturating_add(1),
             state_version: old_version.state_version,
             timestamp: rt::clock::now_millis() as i64,
         };
@@ -180,7 +180,7 @@ impl SubscriptionGroupManager {
         if st.subscription_group_table.remove(group).is_none() {
             return Ok(false);
         }
-        st.data_version.counter += 1;
+        st.data_version.counter = st.data_version.counter.saturating_add(1);
         persist_json(self.disk.as_ref(), &self.path, &*st)?;
         Ok(true)
     }

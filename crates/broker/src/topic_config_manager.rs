@@ -64,7 +64,7 @@ fn topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
 
 fn next_version(v: &DataVersion) -> DataVersion {
     DataVersion {
-        counter: v.counter + 1,
+        counter: v.counter.saturating_add(1),
         state_version: v.state_version,
         timestamp: rt::clock::now_millis() as i64,
     }

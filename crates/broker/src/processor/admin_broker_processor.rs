@@ -24,6 +24,7 @@ use crate::admin_body::{
     consume_stats_json, Connection, ConsumerConnection, OffsetWrapper, TopicOffset,
 };
 use crate::broker_controller::BrokerController;
+use crate::broker_stats::BrokerStats;
 use crate::subscription_group_manager::SubscriptionGroupConfig;
 use crate::topic_validator as tv;
 
@@ -156,6 +157,17 @@ fn runtime_info(c: &BrokerController, r: &RemotingCommand) -> Answer {
     );
     put("earliestMessageTimeStamp", s.earliest_message_time_in_store().to_string());
     put("brokerActive", "true".to_owned());
+    // Counted since start (RocketMQ counts per day); the tools print them as they are.
+    let elapsed = now - c.boot_timestamp;
+    put("msgPutTotalTodayNow", c.stats.put_total().to_string());
+    put("msgGetTotalTodayNow", c.stats.get_total().to_string());
+    put("msgPutTotalTodayMorning", "0".to_owned());
+    put("msgGetTotalTodayMorning", "0".to_owned());
+    put("msgPutTotalYesterdayMorning", "0".to_owned());
+    put("msgGetTotalYesterdayMorning", "0".to_owned());
+    put("putTps", BrokerStats::tps_triplet(c.stats.put_total(), elapsed));
+    put("getTransferedTps", BrokerStats::tps_triplet(c.stats.get_total(), elapsed));
+    put("pageCacheLockTimeMills", "0".to_owned());
     put("heldPullRequests", c.pull_request_hold_service.held().to_string());
     put("consumerGroups", c.consumer_manager.group_count().to_string());
     put("producerGroups", c.producer_manager.group_count().to_string());

@@ -101,7 +101,8 @@ pub async fn consumer_send_msg_back(
     properties.insert(props::ORIGIN_MESSAGE_ID.to_owned(), origin);
     properties.insert(props::WAIT.to_owned(), "false".to_owned());
     if !to_dlq {
-        let level = if h.delay_level == 0 { 3 + msg.reconsume_times } else { h.delay_level };
+        let level =
+            if h.delay_level == 0 { msg.reconsume_times.saturating_add(3) } else { h.delay_level };
         properties.insert(props::DELAY.to_owned(), level.to_string());
     }
     let properties = match props::properties_to_string(&properties) {
@@ -115,7 +116,7 @@ pub async fn consumer_send_msg_back(
     inner.topic = topic;
     inner.queue_id = (rt::rand::u64() % queue_nums.max(1) as u64) as i32;
     inner.store_host = c.store_host;
-    inner.reconsume_times = msg.reconsume_times + 1;
+    inner.reconsume_times = msg.reconsume_times.saturating_add(1);
     inner.properties = properties;
     let result = c.store.put_message(&inner).await;
     match result.status {

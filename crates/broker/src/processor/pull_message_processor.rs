@@ -158,6 +158,7 @@ pub fn process_pull(
             forbidden_type: None,
         });
     if code == ResponseCode::SUCCESS {
+        c.stats.inc_get(result.messages.len() as u64);
         response.body = Some(join_records(&result.messages));
     }
     Some(response)

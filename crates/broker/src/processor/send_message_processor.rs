@@ -273,6 +273,7 @@ fn put_result_response(
                 "store returned no offsets",
             );
         };
+        c.stats.inc_put(append.msg_num.max(0) as u64);
         response = response.with_header(&SendMessageResponseHeader {
             msg_id: append.msg_id.clone(),
             queue_id,
