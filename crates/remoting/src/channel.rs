@@ -141,6 +141,21 @@ impl Channel {
         })
     }
 
+    /// Queues `cmd` as is, waiting for room in the send queue rather than failing when it is
+    /// full. Used for responses computed by processors: the wait keeps the request's in-flight
+    /// slot taken, so a peer that does not read its responses soon gets SYSTEM_BUSY instead of
+    /// having computed responses thrown away.
+    pub(crate) async fn send_waiting(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
+        let (head, body) = encode_frame_parts(&cmd)?;
+        let mut closed = self.shared.closed.subscribe();
+        tokio::select! {
+            sent = self.shared.outbound.send(Frame { head, body }) => {
+                sent.map_err(|_| RemotingError::ConnectionClosed)
+            }
+            _ = closed.wait_for(|c| *c) => Err(RemotingError::ConnectionClosed),
+        }
+    }
+
     /// Records traffic now, for idle detection.
     pub(crate) fn touch(&self) {
         let ms = rt::clock::now().saturating_duration_since(self.shared.born).as_millis();

@@ -27,7 +27,7 @@ pub(crate) fn dispatch_request(channel: &Channel, request: RemotingCommand) {
         );
         let remark =
             format!("[OVERLOAD]system busy, {limit} requests in flight on this connection");
-        reply(channel, &Origin::of(&request), ResponseCode::SYSTEM_BUSY, remark);
+        reply_now(channel, &Origin::of(&request), ResponseCode::SYSTEM_BUSY, remark);
         return;
     }
     tokio::spawn(async move {
@@ -42,16 +42,19 @@ async fn process(channel: &Channel, request: RemotingCommand) {
     let Some(processor) = channel.shared.ctx.table.lookup(request.code) else {
         debug!(id = channel.id(), code = request.code, "no processor for request code");
         let remark = format!("request type {} not supported", request.code);
-        reply(channel, &origin, ResponseCode::REQUEST_CODE_NOT_SUPPORTED, remark);
+        let response =
+            RemotingCommand::response(ResponseCode::REQUEST_CODE_NOT_SUPPORTED, Some(remark));
+        respond(channel, &origin, response).await;
         return;
     };
     match run_guarded(processor.as_ref(), channel, request).await {
-        Ok(Some(response)) => respond(channel, &origin, response),
+        Ok(Some(response)) => respond(channel, &origin, response).await,
         Ok(None) => {}
         Err(panic) => {
             error!(id = channel.id(), code = origin.code, panic = %panic, "request processor panicked");
             let remark = format!("request type {} failed: processor error", origin.code);
-            reply(channel, &origin, ResponseCode::SYSTEM_ERROR, remark);
+            let response = RemotingCommand::response(ResponseCode::SYSTEM_ERROR, Some(remark));
+            respond(channel, &origin, response).await;
         }
     }
 }
@@ -75,14 +78,38 @@ impl Origin {
     }
 }
 
-fn reply(channel: &Channel, origin: &Origin, code: i32, remark: String) {
-    respond(channel, origin, RemotingCommand::response(code, Some(remark)));
+/// Answers a request the reader task cannot hand to a processor (the in-flight bound is
+/// reached). It must not wait, so when the send queue is full too the answer is dropped: the
+/// peer is not reading its responses anyway.
+fn reply_now(channel: &Channel, origin: &Origin, code: i32, remark: String) {
+    let Some(response) = finish(channel, origin, RemotingCommand::response(code, Some(remark)))
+    else {
+        return;
+    };
+    if let Err(e) = channel.send(response) {
+        warn!(id = channel.id(), code = origin.code, error = %e, "busy response dropped");
+    }
 }
 
-/// Sends `response` to the request `origin` describes, unless that request was one-way.
-fn respond(channel: &Channel, origin: &Origin, mut response: RemotingCommand) {
+/// Sends `response` to the request `origin` describes, unless that request was one-way,
+/// waiting for room in the send queue.
+async fn respond(channel: &Channel, origin: &Origin, response: RemotingCommand) {
+    let Some(response) = finish(channel, origin, response) else { return };
+    if let Err(e) = channel.send_waiting(response).await {
+        // The connection is gone; the peer's pending request fails with it.
+        debug!(id = channel.id(), code = origin.code, error = %e, "response not sent");
+    }
+}
+
+/// Makes `response` the answer to `origin`: its opaque, the response flag and the configured
+/// serialization. `None` for a one-way request, which is never answered.
+fn finish(
+    channel: &Channel,
+    origin: &Origin,
+    mut response: RemotingCommand,
+) -> Option<RemotingCommand> {
     if origin.oneway {
-        return;
+        return None;
     }
     response.opaque = origin.opaque;
     response.mark_response();
@@ -90,10 +117,7 @@ fn respond(channel: &Channel, origin: &Origin, mut response: RemotingCommand) {
         ResponseSerialization::Json => SerializeType::Json,
         ResponseSerialization::Mirror => origin.serialize_type,
     };
-    if let Err(e) = channel.send(response) {
-        // The peer will time out; there is nobody else to tell.
-        debug!(id = channel.id(), code = origin.code, error = %e, "response not sent");
-    }
+    Some(response)
 }
 
 /// One unit of the connection's in-flight count, returned when dropped (also if the request's

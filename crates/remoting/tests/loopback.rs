@@ -617,3 +617,25 @@ async fn closing_a_channel_fails_its_waiters_and_later_sends() {
     channel.closed().await;
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_wait_for_room_in_a_small_send_queue() {
+    let config = ServerConfig {
+        connection: ConnectionConfig { send_queue_frames: 1, ..ConnectionConfig::default() },
+        ..ServerConfig::default()
+    };
+    let server = echo_server(config).await.spawn();
+    let addr = server.local_addr().to_string();
+    let client = client();
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (client, addr) = (client.clone(), addr.clone());
+        tasks.push(tokio::spawn(
+            async move { client.invoke(&addr, echo_request(b"q"), LONG).await },
+        ));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().code, ResponseCode::SUCCESS);
+    }
+    server.shutdown().await;
+}
