@@ -10,7 +10,8 @@
 //!   madsim. They apply outside `crates/rt` to non-test code of `crates/*` and `sim/`. Test code
 //!   (`tests/`, `benches/`, `examples/`, `#[cfg(test)]` items, build scripts) is exempt.
 //!   `jepsen/` drives real processes on real clocks and is exempt from them. A binary's entry
-//!   point may read files (its config) and exit the process.
+//!   point may read files (its config) and exit the process. `sim/` may read the simulator's
+//!   global clock and seeded RNG directly.
 //! - `banned-crate`: only `crates/rt` names `memmap2`; only `crates/rt` and `sim/` name `madsim`.
 //!   Checked in manifests (dev-dependencies excepted) and in non-test Rust code.
 //! - `no-unwrap` / `no-panic`: no `.unwrap()`, `.expect(`, `panic!`, `unreachable!`, `todo!` or
@@ -290,6 +291,11 @@ fn strip_toml_comment(line: &str) -> &str {
 /// file once at startup and exits with a status. Everything it drives still goes through the seam.
 const BINARY_MAY: &[&str] = &["no-fs", "no-exit"];
 
+/// Seam rules waived in `sim/`. The simulation's control plane (nemesis, scenario clocks, trace)
+/// runs on the simulator's one global clock and its seeded RNG, which is exactly what it must use;
+/// per-node skew through rt::clock is for the nodes it drives, not for the controller.
+const SIM_MAY: &[&str] = &["no-ambient-time", "no-ambient-rand"];
+
 /// A forbidden spelling and the rule it breaks.
 struct Pattern {
     needle: &'static str,
@@ -394,7 +400,9 @@ fn check_source_gated(rel: &str, text: &str, madsim_only: bool) -> Vec<Violation
         let in_madsim = madsim_lines.get(idx).copied().unwrap_or(false);
         if seam_applies && !in_test {
             for p in SEAM_PATTERNS {
-                if scope.binary && BINARY_MAY.contains(&p.rule) {
+                let waived = (scope.binary && BINARY_MAY.contains(&p.rule))
+                    || (scope.area == Area::Sim && SIM_MAY.contains(&p.rule));
+                if waived {
                     continue;
                 }
                 if matches_pattern(code, p) {

@@ -144,6 +144,16 @@ fn banned_crates_are_reported_in_manifests_and_code() {
 }
 
 #[test]
+fn sim_control_code_may_read_the_global_clock_and_rng_but_not_spawn_threads() {
+    let src = "#![cfg(madsim)]\nfn nemesis() {\n    let now = tokio::time::Instant::now();\n\
+               \x20   let r = madsim::rand::thread_rng();\n    std::thread::spawn(f);\n}\n";
+    assert_eq!(
+        places(&[("sim/src/nemesis.rs", src)]),
+        vec![place("sim/src/nemesis.rs:5", "no-thread")]
+    );
+}
+
+#[test]
 fn sim_may_name_madsim_but_not_memmap2() {
     let src = "#![cfg(madsim)]\nuse madsim::runtime::Handle;\nuse memmap2::Mmap;\n";
     assert_eq!(
