@@ -385,21 +385,25 @@ impl RouteInfoManager {
             .collect()
     }
 
-    /// A connection closed: the broker that registered on it (if any) is removed at once.
-    pub fn on_channel_destroy(&mut self, channel_id: ChannelId) -> Option<BrokerAddrInfo> {
-        let addr_info = self
+    /// A connection closed: every broker that registered on it is removed at once. (RocketMQ
+    /// removes the first one only; brokers sharing a connection all lost their heartbeat path.)
+    pub fn on_channel_destroy(&mut self, channel_id: ChannelId) -> Vec<BrokerAddrInfo> {
+        let gone: Vec<BrokerAddrInfo> = self
             .broker_live_table
             .iter()
-            .find(|(_, live)| live.channel_id == Some(channel_id))
-            .map(|(k, _)| k.clone())?;
-        tracing::info!(
-            cluster = %addr_info.cluster_name,
-            addr = %addr_info.broker_addr,
-            channel_id,
-            "broker connection closed; removing the broker"
-        );
-        self.on_broker_destroy(&addr_info);
-        Some(addr_info)
+            .filter(|(_, live)| live.channel_id == Some(channel_id))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for addr_info in &gone {
+            tracing::info!(
+                cluster = %addr_info.cluster_name,
+                addr = %addr_info.broker_addr,
+                channel_id,
+                "broker connection closed; removing the broker"
+            );
+            self.on_broker_destroy(addr_info);
+        }
+        gone
     }
 
     fn on_broker_destroy(&mut self, addr_info: &BrokerAddrInfo) {

@@ -175,10 +175,21 @@ fn a_closed_channel_removes_its_broker_at_once() {
     let mut master = reg("b1", 0, MASTER, wrapper(1, &[("T", 4)]));
     master.channel_id = Some(3);
     m.register_broker(master, 0);
-    assert_eq!(m.on_channel_destroy(4), None);
-    assert_eq!(m.on_channel_destroy(3), Some(BrokerAddrInfo::new(CLUSTER, MASTER)));
+    let mut slave = reg("b1", 1, SLAVE, wrapper(1, &[]));
+    slave.channel_id = Some(3);
+    m.register_broker(slave, 0);
+    let mut other = reg("b2", 0, "10.0.0.3:10911", wrapper(1, &[("U", 1)]));
+    other.channel_id = Some(4);
+    m.register_broker(other, 0);
+    assert_eq!(m.on_channel_destroy(5), vec![]);
+    // Both brokers that shared connection 3 go; the one on connection 4 stays.
+    assert_eq!(
+        m.on_channel_destroy(3),
+        vec![BrokerAddrInfo::new(CLUSTER, MASTER), BrokerAddrInfo::new(CLUSTER, SLAVE)]
+    );
     assert!(m.pickup_topic_route_data("T").is_none());
-    assert_eq!(m.live_broker_count(), 0);
+    assert!(m.pickup_topic_route_data("U").is_some());
+    assert_eq!(m.live_broker_count(), 1);
 }
 
 #[test]
@@ -189,7 +200,7 @@ fn a_reconnected_broker_survives_the_close_of_its_old_channel() {
     m.register_broker(first.clone(), 0);
     first.channel_id = Some(2);
     m.register_broker(first, 10);
-    assert_eq!(m.on_channel_destroy(1), None);
+    assert_eq!(m.on_channel_destroy(1), vec![]);
     assert!(m.pickup_topic_route_data("T").is_some());
 }
 
