@@ -8,7 +8,8 @@ use std::time::Duration;
 pub const NAMESRV_ADDR_ENV: &str = "NAMESRV_ADDR";
 
 /// Settings of a client instance. Producers and consumers built from clones of one config share
-/// one [`MQClientInstance`](crate::MQClientInstance) (one set of connections, one heartbeat).
+/// one [`MQClientInstance`](crate::MQClientInstance) (one set of connections, one heartbeat);
+/// separately made configs never do, since each draws its own instance name.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// `host:port;host:port`. `None`: the `NAMESRV_ADDR` environment variable.

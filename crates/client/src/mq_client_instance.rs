@@ -84,6 +84,10 @@ fn registry() -> &'static Registry {
 impl MQClientInstance {
     /// The instance of `config` (by instance and unit name), made if none is running. The
     /// client IP defaults to the local address of a connection to a name server.
+    ///
+    /// The registry is process-wide: under simulation, where many simulated hosts share one
+    /// process, give each host its own config (`ClientConfig::default()` draws a fresh instance
+    /// name) rather than clones of one, or their clients would share one instance.
     pub async fn get_or_create(config: &ClientConfig) -> Result<Arc<Self>> {
         let key =
             format!("{}@{}", config.instance_name, config.unit_name.as_deref().unwrap_or_default());
@@ -93,6 +97,9 @@ impl MQClientInstance {
         }
         reg.retain(|_, w| w.strong_count() > 0);
         let namesrv_addrs = config.namesrv_addrs();
+        if namesrv_addrs.is_empty() {
+            return Err(MQClientError::NoNameServer);
+        }
         let remoting = RemotingClient::new(config.remoting.clone());
         let client_ip = match config.client_ip {
             Some(ip) => ip,
@@ -549,4 +556,26 @@ async fn local_ip(remoting: &RemotingClient, namesrv_addrs: &[String]) -> IpAddr
         }
     }
     IpAddr::V4(Ipv4Addr::LOCALHOST)
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::header::NotifyConsumerIdsChangedRequestHeader;
+
+    use super::*;
+
+    #[test]
+    fn server_requests() {
+        let none = Weak::new();
+        let h = NotifyConsumerIdsChangedRequestHeader { consumer_group: "G".into() };
+        let mut notify = RemotingCommand::request(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED, &h);
+        notify.mark_oneway();
+        assert!(process_server_request(&none, notify).is_none());
+        let other = RemotingCommand::new_request(RequestCode::GET_CONSUMER_RUNNING_INFO);
+        let resp = process_server_request(&none, other).unwrap();
+        assert_eq!(resp.code, ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
+        let mut oneway = RemotingCommand::new_request(RequestCode::CHECK_TRANSACTION_STATE);
+        oneway.mark_oneway();
+        assert!(process_server_request(&none, oneway).is_none());
+    }
 }

@@ -153,3 +153,46 @@ async fn restarted_consumer_resumes_from_the_committed_offset() {
     producer.shutdown().await;
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasting_consumers_each_receive_everything() {
+    let cluster = Cluster::start(1).await;
+    cluster.create_topic("Broadcast", 4).await;
+    let (a, got_a) = consumer(&cluster, "CG-bcast", "Broadcast", 4);
+    a.set_message_model(client::MessageModel::Broadcasting);
+    // The second one with an async listener.
+    let b = PushConsumer::new("CG-bcast", cluster.config());
+    b.set_message_model(client::MessageModel::Broadcasting);
+    b.set_consume_from_where(ConsumeFromWhere::FirstOffset);
+    b.subscribe("Broadcast", "*").unwrap();
+    let got_b: Received = Arc::default();
+    let sink = got_b.clone();
+    b.register_message_listener_async(move |msgs, _| {
+        let sink = sink.clone();
+        async move {
+            tokio::task::yield_now().await;
+            sink.lock().unwrap().extend(msgs);
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }
+    });
+    a.start().await.unwrap();
+    b.start().await.unwrap();
+    assert_eq!(topic_queues(&a, "Broadcast").len(), 4);
+    assert_eq!(topic_queues(&b, "Broadcast").len(), 4);
+    let producer = Producer::new("PG-bcast", cluster.config());
+    producer.start().await.unwrap();
+    for i in 0..12 {
+        producer.send(Message::new("Broadcast", format!("m{i}"))).await.unwrap();
+    }
+    wait_until("both got everything", || async {
+        got_a.lock().unwrap().len() >= 12 && got_b.lock().unwrap().len() >= 12
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(got_a.lock().unwrap().len(), 12);
+    assert_eq!(got_b.lock().unwrap().len(), 12);
+    a.shutdown().await;
+    b.shutdown().await;
+    producer.shutdown().await;
+    cluster.shutdown().await;
+}
