@@ -40,6 +40,10 @@ pub trait MessageArrivingListener: Send + Sync {
     );
 }
 
+/// Most CommitLog bytes read at once by the dispatcher (a record is at most `maxMessageSize`,
+/// smaller than this, so a record cut by the limit is read whole on the next pass).
+const DISPATCH_READ_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// Why the dispatcher runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DispatchMode {
@@ -114,27 +118,49 @@ impl Dispatcher {
                 let seg = t.commit_log.files().find(pos).ok_or_else(|| {
                     StoreError::Invariant(format!("no CommitLog segment holds offset {pos}"))
                 })?;
-                let head = seg.read(pos, 8)?;
-                if read_i32(&head, 4) == Some(BLANK_MAGIC) {
-                    pos = seg.start() + file_size;
-                    continue;
-                }
-                let size = read_i32(&head, 0).and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
-                if size < 8 || pos + size as u64 > limit {
-                    return Err(StoreError::Invariant(format!(
-                        "record at {pos} of size {size} crosses the valid end {limit}"
-                    )));
-                }
-                let bytes = seg.read(pos, size)?;
-                match check_record(&bytes, Some(pos as i64), CrcCheck::None) {
-                    RecordCheck::Record(view) => self.dispatch_one(t, &view, mode)?,
-                    other => {
-                        return Err(StoreError::Invariant(format!(
-                            "no record at {pos} below the valid end {limit}: {other:?}"
-                        )))
+                // One read per segment and run (bounded), not two per record: reads hand out
+                // shared views whose bookkeeping would otherwise dominate.
+                let seg_end = seg.start() + file_size;
+                let chunk_end = limit.min(seg_end).min(pos + DISPATCH_READ_LIMIT);
+                let chunk = seg.read(pos, (chunk_end - pos) as usize)?;
+                let mut at = 0usize;
+                let mut blank = false;
+                loop {
+                    let rest = &chunk[at..];
+                    if rest.is_empty() {
+                        break;
                     }
+                    let here = pos + at as u64;
+                    if read_i32(rest, 4) == Some(BLANK_MAGIC) {
+                        blank = true;
+                        break;
+                    }
+                    let size = read_i32(rest, 0).and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
+                    if size < 8 || here + size as u64 > limit {
+                        return Err(StoreError::Invariant(format!(
+                            "record at {here} of size {size} crosses the valid end {limit}"
+                        )));
+                    }
+                    if size > rest.len() {
+                        if at == 0 {
+                            return Err(StoreError::Invariant(format!(
+                                "record at {here} of size {size} exceeds the dispatch read limit"
+                            )));
+                        }
+                        // The read limit cut the record: read again from its start.
+                        break;
+                    }
+                    match check_record(&rest[..size], Some(here as i64), CrcCheck::None) {
+                        RecordCheck::Record(view) => self.dispatch_one(t, &view, mode)?,
+                        other => {
+                            return Err(StoreError::Invariant(format!(
+                                "no record at {here} below the valid end {limit}: {other:?}"
+                            )))
+                        }
+                    }
+                    at += size;
                 }
-                pos += size as u64;
+                pos = if blank { seg_end } else { pos + at as u64 };
             }
             Ok(())
         })();

@@ -71,6 +71,10 @@ pub(crate) async fn group_commit_loop(
             }
         }
         complete(&store, &mut batch);
+        // Let the writers just released append their next records before the next group is
+        // taken; otherwise the first one back would start an fsync alone and the rest would
+        // wait a whole fsync for the one after.
+        tokio::task::yield_now().await;
     }
     // Serve whoever is still waiting, so no writer hangs on shutdown.
     while let Ok(req) = requests.try_recv() {

@@ -186,30 +186,53 @@ pub(crate) fn recover(
     })
 }
 
+/// Most bytes the scan reads at once; a record cut by the limit is read whole on the next pass.
+const SCAN_READ_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// Walks the records from `from` and returns the end of the last valid one (invariant 2).
 fn scan(commit_log: &CommitLog, from: u64) -> u64 {
     let files = commit_log.files();
     let file_size = commit_log.file_size();
+    let crc = commit_log.crc_check();
     let mut pos = from;
-    while let Some(seg) = files.find(pos) {
+    'segments: while let Some(seg) = files.find(pos) {
         let seg_end = seg.start() + file_size;
-        let Ok(head) = seg.read(pos, 8) else { break };
-        let (Some(size), Some(magic)) = (read_i32(&head, 0), read_i32(&head, 4)) else { break };
-        if magic == BLANK_MAGIC {
-            if size < 0 || size as u64 != seg_end - pos {
-                break;
+        let chunk_end = seg_end.min(pos + SCAN_READ_LIMIT);
+        let Ok(chunk) = seg.read(pos, (chunk_end - pos) as usize) else { break };
+        let mut at = 0usize;
+        loop {
+            let rest = &chunk[at..];
+            let here = pos + at as u64;
+            let (Some(size), Some(magic)) = (read_i32(rest, 0), read_i32(rest, 4)) else {
+                if chunk_end < seg_end && at > 0 {
+                    pos = here;
+                    continue 'segments;
+                }
+                return here;
+            };
+            if magic == BLANK_MAGIC {
+                if size < 0 || size as u64 != seg_end - here {
+                    return here;
+                }
+                pos = seg_end;
+                continue 'segments;
             }
-            pos = seg_end;
-            continue;
-        }
-        let Ok(size) = u64::try_from(size) else { break };
-        if size < 8 || size > seg_end - pos {
-            break;
-        }
-        let Ok(bytes) = seg.read(pos, size as usize) else { break };
-        match check_record(&bytes, Some(pos as i64), commit_log.crc_check()) {
-            RecordCheck::Record(_) => pos += size,
-            RecordCheck::Blank | RecordCheck::Invalid(_) => break,
+            let Ok(size) = usize::try_from(size) else { return here };
+            if size < 8 || size as u64 > seg_end - here {
+                return here;
+            }
+            if size > rest.len() {
+                if at == 0 {
+                    return here;
+                }
+                // Cut by the read limit: read again from this record.
+                pos = here;
+                continue 'segments;
+            }
+            match check_record(&rest[..size], Some(here as i64), crc) {
+                RecordCheck::Record(_) => at += size,
+                RecordCheck::Blank | RecordCheck::Invalid(_) => return here,
+            }
         }
     }
     pos
