@@ -263,3 +263,22 @@ async fn unknown_code_and_malformed_header() {
     assert_eq!(b.invoke(send_v2("After", 0, None, "ok")).await.code, 0);
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn held_pulls_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = broker::BrokerConfig { max_held_pull_requests: 1, ..broker_config() };
+    let b = TestBroker::start(dir.path(), cfg).await;
+    assert_eq!(b.invoke(send_v2("HB", 0, None, "x")).await.code, 0);
+    b.handle.controller().store.wait_dispatched(b.handle.controller().store.max_phy_offset()).await;
+    let client = b.client.clone();
+    let addr = b.addr.clone();
+    let parked = tokio::spawn(async move {
+        client.invoke(&addr, pull("G", "HB", 0, 1, "*", SUSPEND, 1000), TIMEOUT).await.unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = b.invoke(pull("G", "HB", 0, 1, "*", SUSPEND, 1000)).await;
+    assert_eq!(r.code, ResponseCode::SYSTEM_BUSY, "{r:?}");
+    assert_eq!(parked.await.unwrap().code, ResponseCode::PULL_NOT_FOUND);
+    b.shutdown().await;
+}
