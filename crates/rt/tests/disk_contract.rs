@@ -3,19 +3,48 @@
 use std::io;
 use std::path::Path;
 
-use rt::disk::{read_file, write_file_atomic, Disk, FsDisk, OpenMode, SimDisk, SimDiskConfig};
+use std::sync::Arc;
+
+use rt::disk::{
+    read_file, write_file_atomic, Disk, FsDisk, OpenMode, ScopedDisk, SimDisk, SimDiskConfig,
+};
 
 fn p(s: &str) -> &Path {
     Path::new(s)
 }
 
-/// Runs `check` against a fresh `FsDisk` in a temporary folder and a fresh `SimDisk`.
+/// Runs `check` against a fresh `FsDisk` in a temporary folder, a fresh `SimDisk`, and a
+/// `ScopedDisk` view of a `SimDisk`.
 fn both(check: impl Fn(&dyn Disk)) {
     let dir = tempfile::tempdir().unwrap();
     let fs = FsDisk::new(dir.path().join("root")).unwrap();
     check(&fs);
     let sim = SimDisk::new(SimDiskConfig::with_seed(7));
     check(&sim);
+    let inner = SimDisk::new(SimDiskConfig::with_seed(8));
+    let scoped = ScopedDisk::new(Arc::new(inner.clone()), Path::new("/home/mq/store")).unwrap();
+    check(&scoped);
+    assert_eq!(inner.list(p("home/mq")).unwrap(), vec!["store"]);
+}
+
+#[cfg(not(madsim))]
+#[test]
+fn open_root_is_the_file_system_in_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = rt::disk::open_root(&dir.path().join("store")).unwrap();
+    write_file_atomic(&*disk, p("config/x.json"), b"{}").unwrap();
+    assert!(dir.path().join("store/config/x.json").is_file());
+}
+
+#[test]
+fn a_scoped_root_is_durable_from_the_start() {
+    let cfg = SimDiskConfig { journal_commit_probability: 0.0, ..SimDiskConfig::default() };
+    let inner = SimDisk::new(cfg);
+    let scoped = ScopedDisk::new(Arc::new(inner.clone()), Path::new("/data/store")).unwrap();
+    write_file_atomic(&scoped, p("checkpoint"), b"1").unwrap();
+    inner.crash();
+    assert_eq!(&read_file(&scoped, p("checkpoint")).unwrap().unwrap()[..], b"1");
+    assert!(ScopedDisk::new(Arc::new(inner), Path::new("a/../b")).is_err());
 }
 
 #[test]

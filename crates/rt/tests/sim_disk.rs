@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
-use rt::disk::{read_file, sim_plugin, write_file_atomic, FileRef, OpenMode, SimDiskConfig};
+use rt::disk::{read_file, sim_plugin, write_file_atomic, Disk, FileRef, OpenMode, SimDiskConfig};
 
 const SEGMENT: &str = "commitlog/00000000000000000000";
 const SEGMENT_LEN: u64 = 512 * 1024;
@@ -216,5 +216,32 @@ fn nodes_have_separate_configurable_disks() {
         assert_eq!(sim_plugin::disk_of(small.id()).stats().no_space_errors, 1);
         assert_eq!(sim_plugin::disk_of(big.id()).stats().bytes_written, 20_000);
         assert_eq!(sim_plugin::simulator().config(small.id()).capacity_bytes, Some(10_000));
+    });
+}
+
+#[test]
+fn open_root_gives_each_node_its_own_surviving_disk() {
+    rt::sim::run_test(|| async {
+        let handle = Handle::current();
+        let node = handle.create_node().name("broker").build();
+        let id = node.id();
+        node.spawn(async {
+            let disk = rt::disk::open_root(p("/home/rocketmq/store")).unwrap();
+            write_file_atomic(&*disk, p("config/topics.json"), b"{}").unwrap();
+        })
+        .await
+        .unwrap();
+        handle.kill(id);
+        handle.restart(id);
+        let got = node_handle(&handle, id)
+            .spawn(async {
+                let disk = rt::disk::open_root(p("/home/rocketmq/store")).unwrap();
+                read_file(&*disk, p("config/topics.json")).unwrap()
+            })
+            .await
+            .unwrap();
+        assert_eq!(got.as_deref(), Some(&b"{}"[..]));
+        let files = sim_plugin::disk_of(id).list(p("home/rocketmq/store/config")).unwrap();
+        assert_eq!(files, vec!["topics.json"]);
     });
 }

@@ -277,3 +277,17 @@ fn the_same_seed_gives_the_same_crash() {
     let differs = (12..20).any(|s| run(s).0 != run(11).0);
     assert!(differs, "different seeds should explore different outcomes");
 }
+
+#[test]
+fn write_file_atomic_into_new_folders_survives_a_crash() {
+    let cfg = SimDiskConfig { journal_commit_probability: 0.0, ..SimDiskConfig::default() };
+    let disk = SimDisk::new(cfg);
+    write_file_atomic(&disk, p("config/deep/topics.json"), b"{}").unwrap();
+    disk.crash();
+    assert_eq!(&read_file(&disk, p("config/deep/topics.json")).unwrap().unwrap()[..], b"{}");
+    // The same for folders made durably by hand.
+    rt::disk::create_dir_all_durable(&disk, p("store/commitlog")).unwrap();
+    disk.crash();
+    assert!(disk.exists(p("store/commitlog")).unwrap());
+    assert!(rt::disk::create_dir_all_durable(&disk, p("../x")).is_err());
+}

@@ -21,18 +21,20 @@
 
 use std::fmt::Debug;
 use std::io;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 mod fs;
+mod scoped;
 mod sim;
 mod sim_inode;
 #[cfg(madsim)]
 pub mod sim_plugin;
 
 pub use fs::FsDisk;
+pub use scoped::ScopedDisk;
 pub use sim::{SimDisk, SimDiskConfig, SimDiskStats};
 #[cfg(madsim)]
 pub use sim_plugin::node_disk;
@@ -129,6 +131,22 @@ pub trait SegmentFile: Send + Sync + Debug {
     }
 }
 
+/// The disk a daemon keeps its files on, rooted at `root` (its `storePathRootDir`).
+///
+/// Production: std files under `root` ([`FsDisk`]). Simulation: the calling node's [`SimDisk`]
+/// (see `sim_plugin`), viewed below `root`, which survives the node's restarts and loses what a
+/// power cut loses. Code that opens its disk this way needs no simulation-specific path.
+pub fn open_root(root: &Path) -> io::Result<DiskRef> {
+    #[cfg(madsim)]
+    {
+        Ok(Arc::new(ScopedDisk::new(sim_plugin::node_disk(), root)?))
+    }
+    #[cfg(not(madsim))]
+    {
+        Ok(Arc::new(FsDisk::new(root)?))
+    }
+}
+
 /// Reads a whole plain file, or `None` if it does not exist.
 pub fn read_file(disk: &dyn Disk, path: &Path) -> io::Result<Option<Bytes>> {
     match disk.open(path, OpenMode::Existing) {
@@ -140,6 +158,32 @@ pub fn read_file(disk: &dyn Disk, path: &Path) -> io::Result<Option<Bytes>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Creates `dir` and its missing parents, syncing each new folder's parent so that the whole chain
+/// is durable when this returns `Ok` (`create_dir_all` alone makes none of it durable).
+pub fn create_dir_all_durable(disk: &dyn Disk, dir: &Path) -> io::Result<()> {
+    let mut prefix = PathBuf::new();
+    for part in dir.components() {
+        match part {
+            Component::Normal(name) => {
+                let parent = prefix.clone();
+                prefix.push(name);
+                if !disk.exists(&prefix)? {
+                    disk.create_dir_all(&prefix)?;
+                    disk.sync_dir(&parent)?;
+                }
+            }
+            Component::CurDir => {}
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("path {} leaves the disk root", dir.display()),
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Replaces the file at `path` with `data` atomically and durably: write a temporary sibling,
@@ -154,7 +198,8 @@ pub fn write_file_atomic(disk: &dyn Disk, path: &Path, data: &[u8]) -> io::Resul
     tmp_name.push(".tmp");
     let tmp = parent.join(tmp_name);
     if !parent.as_os_str().is_empty() {
-        disk.create_dir_all(parent)?;
+        // A folder made here must be durable too, or a crash takes the new file with it.
+        create_dir_all_durable(disk, parent)?;
     }
     let file = disk.open(&tmp, OpenMode::CreateIfMissing)?;
     file.set_len(0)?;
