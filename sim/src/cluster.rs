@@ -71,9 +71,9 @@ pub struct ServerNode {
     pub role: Role,
 }
 
-/// The running broker of each group, as its last incarnation left it (a weak reference: a
-/// killed incarnation's state must not be kept alive by the harness).
-type LiveBroker = Arc<Mutex<Weak<BrokerController>>>;
+/// The running broker of each group: how many incarnations started, and the last one (a weak
+/// reference: a killed incarnation's state must not be kept alive by the harness).
+type LiveBroker = Arc<Mutex<(u64, Weak<BrokerController>)>>;
 
 /// The cluster.
 pub struct Cluster {
@@ -147,7 +147,7 @@ impl Cluster {
         }
         let mut live = Vec::new();
         for n in 0..spec.brokers {
-            let slot: LiveBroker = Arc::new(Mutex::new(Weak::new()));
+            let slot: LiveBroker = Arc::new(Mutex::new((0, Weak::new())));
             let config = BrokerConfig {
                 broker_cluster_name: CLUSTER.into(),
                 broker_name: broker_name(n),
@@ -194,7 +194,11 @@ impl Cluster {
 
     /// A client config for this cluster with a fixed instance name (random ones would make
     /// client ids, and so rebalance order, depend on draw order elsewhere).
-    /// The seed is part of the name because the client registry is process-wide.
+    ///
+    /// The client's instance registry is process-wide: a run must not find a client of another
+    /// run in the same process (`MADSIM_TEST_NUM` runs several seeds in one process), so the
+    /// name carries the seed, and [`Cluster::stop_clients`] ends every client node when a run
+    /// ends.
     pub fn client_config(&self, instance: &str, ip: IpAddr) -> ClientConfig {
         ClientConfig {
             instance_name: format!("{instance}-s{}", self.handle.seed()),
@@ -212,6 +216,13 @@ impl Cluster {
         (node, ip)
     }
 
+    /// Kills every client node, dropping its tasks and with them its client instances.
+    pub fn stop_clients(&self) {
+        for id in self.client_ids() {
+            self.handle.kill(id);
+        }
+    }
+
     /// Every client node made so far.
     pub fn client_ids(&self) -> Vec<NodeId> {
         self.clients.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|c| c.1).collect()
@@ -224,7 +235,13 @@ impl Cluster {
 
     /// The running incarnation of broker group `n`, if it is up.
     pub fn controller(&self, n: usize) -> Option<Arc<BrokerController>> {
-        self.live[n].lock().unwrap_or_else(|e| e.into_inner()).upgrade()
+        self.incarnation(n).map(|(_, c)| c)
+    }
+
+    /// The running incarnation of broker group `n` and its number (1 for the first start).
+    pub fn incarnation(&self, n: usize) -> Option<(u64, Arc<BrokerController>)> {
+        let slot = self.live[n].lock().unwrap_or_else(|e| e.into_inner());
+        slot.1.upgrade().map(|c| (slot.0, c))
     }
 
     /// Broker group `n`'s disk.
@@ -289,8 +306,11 @@ async fn broker_main(config: BrokerConfig, store: MessageStoreConfig, slot: Live
         let disk = rt::disk::node_disk();
         match BrokerController::start(config.clone(), store.clone(), disk).await {
             Ok(handle) => {
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Arc::downgrade(handle.controller());
+                {
+                    let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+                    slot.0 += 1;
+                    slot.1 = Arc::downgrade(handle.controller());
+                }
                 std::future::pending::<()>().await;
                 drop(handle);
             }

@@ -155,7 +155,9 @@ pub async fn run(scenario: Scenario) -> Outcome {
     let mut producers = Vec::new();
     for i in 0..scenario.producers {
         let (node, ip) = cluster.client_node(&format!("producer-{i}"));
-        let (c, p, t) = (ctx.clone(), PRODUCER_PROCESS_BASE + i, TOPIC.to_owned());
+        // Batch producers use MAX_BATCH process ids each.
+        let p = PRODUCER_PROCESS_BASE + i * workload::batch::MAX_BATCH;
+        let (c, t) = (ctx.clone(), TOPIC.to_owned());
         producers.push(match scenario.workload {
             Workload::Ordered => node.spawn(workload::ordered::producer(c, ip, i, p, t)),
             Workload::Queue => node.spawn(workload::queue::producer(c, ip, i, p, t)),
@@ -207,6 +209,8 @@ pub async fn run(scenario: Scenario) -> Outcome {
     if let Some(g) = group.as_mut() {
         g.stop_all();
     }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    cluster.stop_clients();
 
     // Verdict.
     let history = rec.take_history();

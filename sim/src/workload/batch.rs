@@ -13,7 +13,8 @@ use super::{body, producer_options, Ctx, VALUES_PER_PRODUCER};
 /// The largest batch sent.
 pub const MAX_BATCH: u64 = 8;
 
-/// Producer `index`'s loop: batch sends until producers stop.
+/// Producer `index`'s loop: batch sends until producers stop. It records under process ids
+/// `process .. process + MAX_BATCH`.
 pub async fn producer(ctx: Ctx, ip: IpAddr, index: u64, process: ProcessId, topic: String) {
     let config = ctx.cluster.client_config(&format!("batch-producer-{index}"), ip);
     let producer = Producer::with_options(format!("PG-batch-{index}"), config, producer_options());
@@ -25,7 +26,10 @@ pub async fn producer(ctx: Ctx, ip: IpAddr, index: u64, process: ProcessId, topi
         let size = rt::rand::range(1..=MAX_BATCH);
         let values: Vec<u64> = (seq..seq + size).map(|s| index * VALUES_PER_PRODUCER + s).collect();
         seq += size;
-        let pendings: Vec<_> = values.iter().map(|&v| ctx.rec.send(process, v, None)).collect();
+        // The checker reads a process as one thread with one send in flight, so the messages of
+        // a batch are sent by consecutive process ids starting at `process`.
+        let pendings: Vec<_> =
+            (0..).zip(&values).map(|(i, &v)| ctx.rec.send(process + i, v, None)).collect();
         ctx.state().sends += size;
         let msgs = values.iter().map(|&v| Message::new(&topic, body(v))).collect();
         match producer.send_batch(msgs).await {

@@ -63,7 +63,7 @@ pub struct State {
     /// Broken run-time invariants.
     pub violations: Vec<String>,
     /// Last committed offset seen per (broker incarnation, group, queue).
-    committed: BTreeMap<(usize, String, QueueId), i64>,
+    committed: BTreeMap<(usize, u64, String, QueueId), i64>,
 }
 
 /// Everything a workload task needs; cheap to clone.
@@ -201,17 +201,14 @@ impl Ctx {
     /// last looked at within the same broker incarnation. Reads broker memory only.
     pub fn check_committed(&self, group: &str, topic: &str, queues: &[QueueId]) {
         for n in 0..self.cluster.spec().brokers {
-            let Some(controller) = self.cluster.controller(n) else { continue };
-            // The incarnation: the controller's address is unique while it is alive, and the
-            // harness holds it alive for this check.
-            let incarnation = Arc::as_ptr(&controller) as usize;
+            let Some((incarnation, controller)) = self.cluster.incarnation(n) else { continue };
             let name = crate::cluster::broker_name(n);
             for q in queues.iter().filter(|q| q.broker == name) {
                 let now = controller.consumer_offset_manager.query_offset(group, topic, q.queue_id);
                 if now < 0 {
                     continue;
                 }
-                let key = (incarnation, group.to_owned(), q.clone());
+                let key = (n, incarnation, group.to_owned(), q.clone());
                 let before = self.state().committed.insert(key, now);
                 if let Some(before) = before.filter(|&b| now < b) {
                     self.violation(format!(
