@@ -259,3 +259,83 @@ impl ConsumerManager {
         self.lock().len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::Loopback;
+
+    fn info(channel: &Channel, id: &str, at: i64) -> ClientChannelInfo {
+        ClientChannelInfo {
+            channel: channel.clone(),
+            client_id: id.into(),
+            language: protocol::LanguageCode::Java,
+            version: 479,
+            last_update_timestamp: at,
+        }
+    }
+
+    fn sub(topic: &str, version: i64) -> SubscriptionData {
+        SubscriptionData { topic: topic.into(), sub_version: version, ..Default::default() }
+    }
+
+    fn reg<'a>(subs: Option<&'a [SubscriptionData]>) -> ConsumerRegistration<'a> {
+        ConsumerRegistration {
+            group: "G",
+            consume_type: ConsumeType::ConsumePassively,
+            message_model: MessageModel::Clustering,
+            consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
+            subscriptions: subs,
+            fingerprint: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn membership_subscriptions_and_bounds() {
+        let lo = Loopback::start().await;
+        let (a, b, c) = (lo.channel().await, lo.channel().await, lo.channel().await);
+        let m = ConsumerManager::new(1, 2);
+        let subs = [sub("T", 1)];
+        let first = m.register_consumer(&reg(Some(&subs)), info(&a, "a", 10)).unwrap();
+        assert_eq!(first.change.map(|c| c.channels.len()), Some(1));
+        // Same member, same subscriptions: nothing to tell.
+        assert!(m
+            .register_consumer(&reg(Some(&subs)), info(&a, "a", 20))
+            .unwrap()
+            .change
+            .is_none());
+        // A newer version replaces without counting as a change; a new topic counts.
+        let newer = [sub("T", 2)];
+        assert!(m
+            .register_consumer(&reg(Some(&newer)), info(&a, "a", 20))
+            .unwrap()
+            .change
+            .is_none());
+        assert_eq!(m.find_subscription_data("G", "T").map(|s| s.sub_version), Some(2));
+        let two = [sub("T", 2), sub("U", 1)];
+        assert!(m.register_consumer(&reg(Some(&two)), info(&a, "a", 20)).unwrap().change.is_some());
+        // withoutSub keeps them.
+        m.register_consumer(&reg(None), info(&a, "a", 30)).unwrap();
+        assert!(m.find_subscription_data("G", "U").is_some());
+        // A second member joins; a third does not fit; another group does not fit.
+        assert!(m.register_consumer(&reg(Some(&two)), info(&b, "b", 30)).unwrap().change.is_some());
+        assert_eq!(
+            m.register_consumer(&reg(Some(&two)), info(&c, "c", 30)).unwrap_err(),
+            RegisterError::TooManyChannels { max: 2 }
+        );
+        let other = ConsumerRegistration { group: "H", ..reg(Some(&two)) };
+        assert_eq!(
+            m.register_consumer(&other, info(&c, "c", 30)).unwrap_err(),
+            RegisterError::TooManyGroups { max: 1 }
+        );
+        let ids = m.get_consumer_group_info("G").unwrap().all_client_ids();
+        assert_eq!(ids, vec!["a".to_owned(), "b".to_owned()]);
+        // b closes: a is told. a goes silent: the group disappears.
+        let changes = m.do_channel_close_event(&b);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].channels.len(), 1);
+        assert!(m.scan_not_active_channel(31).is_empty());
+        assert!(m.get_consumer_group_info("G").is_none());
+        assert_eq!(m.group_count(), 0);
+    }
+}

@@ -46,6 +46,9 @@ pub mod subscription_group_manager;
 pub mod topic_config_manager;
 pub mod topic_validator;
 
+// Test-only (gated inside the file).
+mod test_support;
+
 pub use broker_config::{BrokerConfig, BrokerRole};
 pub use broker_controller::{BrokerController, BrokerHandle};
 pub use error::{BrokerError, Result};

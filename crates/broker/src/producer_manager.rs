@@ -112,3 +112,41 @@ impl ProducerManager {
         self.lock().len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::Loopback;
+
+    #[tokio::test]
+    async fn register_unregister_expire_and_bounds() {
+        let lo = Loopback::start().await;
+        let (a, b) = (lo.channel().await, lo.channel().await);
+        let info = |ch: &Channel, at| ClientChannelInfo {
+            channel: ch.clone(),
+            client_id: "c".into(),
+            language: protocol::LanguageCode::Go,
+            version: 317,
+            last_update_timestamp: at,
+        };
+        let m = ProducerManager::new(1, 1);
+        m.register_producer("PG", info(&a, 10)).unwrap();
+        assert_eq!(
+            m.register_producer("PG", info(&b, 10)),
+            Err(RegisterError::TooManyChannels { max: 1 })
+        );
+        assert_eq!(
+            m.register_producer("PG2", info(&b, 10)),
+            Err(RegisterError::TooManyGroups { max: 1 })
+        );
+        assert_eq!(m.group_channels("PG").len(), 1);
+        m.unregister_producer("PG", &a);
+        assert_eq!(m.group_count(), 0);
+        m.register_producer("PG", info(&a, 10)).unwrap();
+        assert_eq!(m.scan_not_active_channel(11), 1);
+        assert!(a.is_closed());
+        m.register_producer("PG", info(&b, 10)).unwrap();
+        m.do_channel_close_event(&b);
+        assert_eq!(m.group_count(), 0);
+    }
+}

@@ -220,3 +220,54 @@ pub async fn run_check_loop(c: Arc<BrokerController>, mut stop: watch::Receiver<
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::Loopback;
+    use protocol::RequestCode;
+
+    fn parked(channel: &Channel, offset: i64, expr: &str, timeout_ms: u64) -> PullRequest {
+        PullRequest {
+            request: RemotingCommand::new_request(RequestCode::PULL_MESSAGE),
+            channel: channel.clone(),
+            suspend_at: rt::clock::now(),
+            timeout: Duration::from_millis(timeout_ms),
+            pull_from_this_offset: offset,
+            filter: Arc::new(TagFilter::parse(expr)),
+        }
+    }
+
+    #[tokio::test]
+    async fn wakes_on_matching_arrival_expiry_and_is_bounded() {
+        let lo = Loopback::start().await;
+        let ch = lo.channel().await;
+        let (hold, mut rx) = PullRequestHoldService::new(2);
+        hold.suspend_pull_request("T", 0, parked(&ch, 5, "TagA", 60_000)).unwrap();
+        hold.suspend_pull_request("T", 1, parked(&ch, 0, "*", 0)).unwrap();
+        assert_eq!(
+            hold.suspend_pull_request("T", 2, parked(&ch, 0, "*", 0)),
+            Err(HoldFull { max: 2 })
+        );
+        // Not beyond the requested offset, or another tag: stays parked.
+        hold.notify_message_arriving(
+            "T",
+            0,
+            5,
+            Some(i64::from(protocol::message::java_string_hash("TagA"))),
+        );
+        hold.notify_message_arriving("T", 0, 6, Some(1));
+        hold.notify_message_arriving("Other", 0, 99, None);
+        assert_eq!(hold.held(), 2);
+        assert!(rx.try_recv().is_err());
+        // The matching tag beyond the offset wakes it.
+        let code = i64::from(protocol::message::java_string_hash("TagA"));
+        hold.notify_message_arriving("T", 0, 6, Some(code));
+        assert_eq!(rx.try_recv().unwrap().pull_from_this_offset, 5);
+        // Expired (timeout 0) is woken by any look at its queue.
+        hold.notify_message_arriving("T", 1, 0, None);
+        assert!(rx.try_recv().is_ok());
+        assert_eq!(hold.held(), 0);
+        assert!(hold.held_queues().is_empty());
+    }
+}
