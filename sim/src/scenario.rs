@@ -269,10 +269,12 @@ pub async fn run(scenario: Scenario) -> Outcome {
     );
     if !failures.is_empty() {
         panic!(
-            "scenario {} failed at seed {seed}\nreplay: {}\n{}\n--- last trace lines ---\n{}",
+            "scenario {} failed at seed {seed}\nreplay: {}\n{}\n--- nemesis and notes ---\n{}\
+             --- last trace lines ---\n{}",
             scenario.name,
             scenario.replay(seed),
             failures.join("\n"),
+            rec.events(),
             rec.tail()
         );
     }

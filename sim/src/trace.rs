@@ -47,6 +47,8 @@ struct Inner {
     hash: u64,
     lines: u64,
     tail: VecDeque<String>,
+    /// Every nemesis and note line (few), for the failure report.
+    events: Vec<String>,
 }
 
 /// A shared recorder; clones record into the same history and trace.
@@ -70,6 +72,7 @@ impl Recorder {
             hash: FNV_OFFSET,
             lines: 0,
             tail: VecDeque::new(),
+            events: Vec::new(),
         };
         Self { inner: Arc::new(Mutex::new(inner)) }
     }
@@ -97,7 +100,10 @@ impl Recorder {
 
     /// A trace line that is not a history op (phase changes, invariant checks).
     pub fn note(&self, text: &str) {
-        Self::line(&mut self.lock(), text);
+        let mut g = self.lock();
+        Self::line(&mut g, text);
+        let last = g.tail.back().cloned().unwrap_or_default();
+        g.events.push(last);
     }
 
     /// A nemesis action: in the history (for the reader) and in the trace.
@@ -105,6 +111,8 @@ impl Recorder {
         let mut g = self.lock();
         g.history.nemesis(NEMESIS_PROCESS, action);
         Self::line(&mut g, &format!("nemesis {action}"));
+        let last = g.tail.back().cloned().unwrap_or_default();
+        g.events.push(last);
     }
 
     /// A send of `value` is invoked.
@@ -183,6 +191,11 @@ impl Recorder {
     /// How many trace lines were written.
     pub fn lines(&self) -> u64 {
         self.lock().lines
+    }
+
+    /// The nemesis actions and notes, oldest first.
+    pub fn events(&self) -> String {
+        self.lock().events.concat()
     }
 
     /// The last lines of the trace, oldest first.
