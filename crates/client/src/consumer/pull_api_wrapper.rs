@@ -12,6 +12,7 @@ use protocol::message::properties as prop;
 use protocol::message::sysflag::{self, COMPRESSED_FLAG};
 use protocol::message::{decode_messages, TagFilter};
 use protocol::{RequestCode, ResponseCode};
+use tracing::warn;
 
 use crate::error::{MQClientError, Result};
 use crate::message::{MessageExt, MessageQueue};
@@ -154,13 +155,18 @@ pub(crate) fn process_found(
     decode_messages(body)
         .into_iter()
         .filter(|m| filter.matches_tag(m.tags()))
-        .filter_map(|mut m| {
+        .map(|mut m| {
             if sysflag::has(m.sys_flag, COMPRESSED_FLAG) {
-                m.body = decompress_body(&m.body, m.sys_flag, MAX_INFLATED_BODY).ok()?;
+                // A body that does not inflate is handed over as stored rather than dropped:
+                // skipping it would move the offset past a message nobody saw.
+                match decompress_body(&m.body, m.sys_flag, MAX_INFLATED_BODY) {
+                    Ok(body) => m.body = body,
+                    Err(e) => warn!(offset = m.queue_offset, error = %e, "body does not inflate"),
+                }
             }
             m.properties.insert(prop::MIN_OFFSET.to_owned(), min.clone());
             m.properties.insert(prop::MAX_OFFSET.to_owned(), max.clone());
-            Some(m)
+            m
         })
         .collect()
 }
