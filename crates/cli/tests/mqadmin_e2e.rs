@@ -55,7 +55,7 @@ async fn admin_commands_end_to_end() {
     let ctx = Ctx::new(Some(ns_addr.clone())).unwrap();
 
     let out = eventually(&ctx, &["clusterList"], &broker_addr).await;
-    assert!(out.starts_with("#Cluster Name  #Broker Name"), "{out}");
+    assert!(out.starts_with("#Cluster Name"), "{out}");
     let row = out.lines().find(|l| l.contains(&broker_addr)).unwrap();
     assert!(
         row.split_whitespace().take(5).eq([
@@ -99,7 +99,15 @@ async fn admin_commands_end_to_end() {
         offset_ids.push(row[4].to_owned());
     }
 
-    let status = mqadmin(&ctx, &["topicStatus", "-t", "CliT"]).await.unwrap();
+    // The consume queues are built by the dispatcher just after the store acknowledges.
+    let mut status = String::new();
+    for _ in 0..200 {
+        status = mqadmin(&ctx, &["topicStatus", "-t", "CliT"]).await.unwrap();
+        if status.lines().filter(|l| l.split_whitespace().nth(4) != Some("0")).count() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let lines: Vec<&str> = status.lines().collect();
     assert_eq!(lines[0], "#Topic  #Broker Name  #QID  #Min Offset  #Max Offset  #Last Updated");
     assert_eq!(lines.len(), 3, "{status}");
@@ -156,7 +164,10 @@ async fn admin_commands_end_to_end() {
         out.starts_with("#Topic  #Broker Name  #QID  #Broker Offset  #Consumer Offset"),
         "{out}"
     );
-    assert!(out.lines().any(|l| l.starts_with("CliT  broker-cli  1")), "{out}");
+    assert!(
+        out.lines().any(|l| l.split_whitespace().take(3).eq(["CliT", "broker-cli", "1"])),
+        "{out}"
+    );
 
     // Errors are results, never panics.
     assert!(mqadmin(&ctx, &["topicRoute", "-t", "NoSuchTopic"]).await.is_err());
