@@ -8,7 +8,8 @@ use remoting::{Channel, ClientConfig, RemotingClient, RemotingServer, ServerConf
 
 /// A loopback server whose connections stand in for clients.
 pub struct Loopback {
-    pub server: ServerHandle,
+    /// Held only to keep the server running: dropping the handle stops it.
+    _server: ServerHandle,
     addr: String,
 }
 
@@ -17,7 +18,7 @@ impl Loopback {
         let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let server = RemotingServer::bind(addr, ServerConfig::default()).await.unwrap();
         let addr = server.local_addr().to_string();
-        Self { server: server.spawn(), addr }
+        Self { _server: server.spawn(), addr }
     }
 
     /// A new connection (each call is a distinct channel).

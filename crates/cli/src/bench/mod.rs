@@ -44,8 +44,8 @@ pub async fn run(cli: BenchCli) -> Result<()> {
 
 /// A client config for `namesrv` (`None`: NAMESRV_ADDR), failing early without one.
 pub fn client_config(namesrv: Option<&str>) -> Result<ClientConfig> {
-    let mut config = ClientConfig::default();
-    config.namesrv_addr = namesrv.map(str::to_owned);
+    let config =
+        ClientConfig { namesrv_addr: namesrv.map(str::to_owned), ..ClientConfig::default() };
     if config.namesrv_addrs().is_empty() {
         return Err(CliError::usage(
             "no name server address: pass -n host:9876 or set NAMESRV_ADDR",

@@ -71,8 +71,7 @@ impl Ctx {
     /// A context for `namesrv_addr` (`None`: the NAMESRV_ADDR environment variable). Fails
     /// when there is no address at all, before anything tries to connect.
     pub fn new(namesrv_addr: Option<String>) -> Result<Self> {
-        let mut config = ClientConfig::default();
-        config.namesrv_addr = namesrv_addr;
+        let config = ClientConfig { namesrv_addr, ..ClientConfig::default() };
         if config.namesrv_addrs().is_empty() {
             return Err(CliError::usage(
                 "no name server address: pass -n host:9876 or set NAMESRV_ADDR",
