@@ -2,7 +2,7 @@
 //! waiters, requests to the dispatcher), the writer batches queued frames onto the socket.
 
 use std::io;
-use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -22,6 +22,8 @@ use crate::processor::ProcessorTable;
 const READ_CHUNK: usize = 64 * 1024;
 /// The writer sends its batch buffer once it holds this much, even if more frames are queued.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
+
+static NEXT_CHANNEL_ID: AtomicU64 = AtomicU64::new(1);
 
 /// What the connections of one server or one client share.
 pub(crate) struct ConnectionContext {
@@ -55,7 +57,7 @@ pub(crate) fn start(stream: TcpStream, ctx: Arc<ConnectionContext>) -> io::Resul
     let (closed, _) = watch::channel(false);
     let channel = Channel {
         shared: Arc::new(Shared {
-            id: ctx.table.next_channel_id(),
+            id: NEXT_CHANNEL_ID.fetch_add(1, Ordering::Relaxed),
             local_addr,
             remote_addr,
             outbound: tx,

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll};
 
@@ -65,11 +64,6 @@ pub struct ProcessorTable {
     by_code: RwLock<HashMap<i32, Arc<dyn RequestProcessor>>>,
     fallback: RwLock<Option<Arc<dyn RequestProcessor>>>,
     listener: RwLock<Option<Arc<dyn ChannelEventListener>>>,
-    /// Ids for the channels served with this table. Kept here rather than in a process-wide
-    /// static so that ids depend only on this table's history: the simulator runs several
-    /// clusters (and its determinism check runs one seed twice) in one process, and a shared
-    /// counter would make the second run see different ids than the first.
-    next_channel_id: AtomicU64,
 }
 
 // Every critical section below is a single map or option access that cannot be left half done,
@@ -78,12 +72,6 @@ impl ProcessorTable {
     /// An empty table: every code is answered REQUEST_CODE_NOT_SUPPORTED.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// A fresh channel id, unique among the channels of this table (servers sharing a table,
-    /// such as a broker's main and VIP ports, never hand out the same id).
-    pub(crate) fn next_channel_id(&self) -> u64 {
-        self.next_channel_id.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Sets the processor for `code`, replacing any earlier one.
