@@ -8,7 +8,7 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use protocol::body::{ConsumerData, HeartbeatData, ProducerData, TopicRouteData, MASTER_ID};
@@ -74,24 +74,21 @@ pub struct MQClientInstance {
     users: AtomicUsize,
 }
 
-type Registry = tokio::sync::Mutex<HashMap<String, Weak<MQClientInstance>>>;
-
-fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(Registry::default)
-}
+/// The process's running instances by instance key (one per simulated node under simulation).
+#[derive(Default)]
+struct Registry(tokio::sync::Mutex<HashMap<String, Weak<MQClientInstance>>>);
 
 impl MQClientInstance {
     /// The instance of `config` (by instance and unit name), made if none is running. The
     /// client IP defaults to the local address of a connection to a name server.
     ///
-    /// The registry is process-wide: under simulation, where many simulated hosts share one
-    /// process, give each host its own config (`ClientConfig::default()` draws a fresh instance
-    /// name) rather than clones of one, or their clients would share one instance.
+    /// The registry is process-wide, as RocketMQ's `MQClientManager` is; under simulation it is
+    /// per simulated node (see `rt::process_local`).
     pub async fn get_or_create(config: &ClientConfig) -> Result<Arc<Self>> {
         let key =
             format!("{}@{}", config.instance_name, config.unit_name.as_deref().unwrap_or_default());
-        let mut reg = registry().lock().await;
+        let registry = rt::process_local::get::<Registry>();
+        let mut reg = registry.0.lock().await;
         if let Some(existing) = reg.get(&key).and_then(Weak::upgrade) {
             return Ok(existing);
         }
@@ -177,7 +174,8 @@ impl MQClientInstance {
         }
         self.started.store(false, Ordering::SeqCst);
         self.api.remoting().close_all();
-        let mut reg = registry().lock().await;
+        let registry = rt::process_local::get::<Registry>();
+        let mut reg = registry.0.lock().await;
         if reg.get(&self.key).is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(self))) {
             reg.remove(&self.key);
         }

@@ -23,7 +23,9 @@ const READ_CHUNK: usize = 64 * 1024;
 /// The writer sends its batch buffer once it holds this much, even if more frames are queued.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
 
-static NEXT_CHANNEL_ID: AtomicU64 = AtomicU64::new(1);
+/// The source of channel ids, unique within the process (a simulated node under simulation).
+#[derive(Default)]
+struct NextChannelId(AtomicU64);
 
 /// What the connections of one server or one client share.
 pub(crate) struct ConnectionContext {
@@ -57,7 +59,7 @@ pub(crate) fn start(stream: TcpStream, ctx: Arc<ConnectionContext>) -> io::Resul
     let (closed, _) = watch::channel(false);
     let channel = Channel {
         shared: Arc::new(Shared {
-            id: NEXT_CHANNEL_ID.fetch_add(1, Ordering::Relaxed),
+            id: rt::process_local::get::<NextChannelId>().0.fetch_add(1, Ordering::Relaxed) + 1,
             local_addr,
             remote_addr,
             outbound: tx,

@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod disk;
+pub mod process_local;
 pub mod rand;
 #[cfg(madsim)]
 pub mod sim;

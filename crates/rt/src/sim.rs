@@ -42,10 +42,12 @@ pub fn seed_from_env() -> u64 {
 /// A madsim runtime for `seed` with Apogee's simulator plugins registered and the time limit
 /// from `MADSIM_TEST_TIME_LIMIT`, if set.
 ///
-/// Also makes every node's clock exact again: skews live in a thread-local (see
-/// [`crate::clock::sim`]), and a new runtime on this thread must not inherit an old run's.
+/// Also makes every node's clock exact again and forgets every node's process-local state: both
+/// live in thread-locals (see [`crate::clock::sim`] and [`crate::process_local`]), and a new
+/// runtime on this thread must not inherit an old run's.
 pub fn runtime(seed: u64) -> Runtime {
     crate::clock::sim::reset_all();
+    crate::process_local::reset_all();
     let mut rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
     rt.add_simulator::<DiskSim>();
     if let Some(secs) = env_number::<f64>("MADSIM_TEST_TIME_LIMIT") {
