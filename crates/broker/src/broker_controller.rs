@@ -12,7 +12,7 @@ use std::time::Duration;
 use protocol::body::perm;
 use rt::disk::DiskRef;
 use store::{MessageStore, MessageStoreConfig};
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use remoting::{RemotingServer, ServerConfig, ServerHandle};
@@ -72,7 +72,7 @@ pub struct BrokerHandle {
     controller: Arc<BrokerController>,
     main: Option<ServerHandle>,
     vip: Option<ServerHandle>,
-    stop: watch::Sender<bool>,
+    stop: Arc<rt::sync::Latch>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -158,20 +158,20 @@ impl BrokerController {
             "broker started"
         );
 
-        let (stop, _) = watch::channel(false);
+        let stop = Arc::new(rt::sync::Latch::new());
         let tasks = vec![
             tokio::spawn(pull_request_hold_service::run_wake_worker(
                 controller.clone(),
                 wake_rx,
-                stop.subscribe(),
+                stop.clone(),
             )),
             tokio::spawn(pull_request_hold_service::run_check_loop(
                 controller.clone(),
-                stop.subscribe(),
+                stop.clone(),
             )),
-            tokio::spawn(persist_offsets_loop(controller.clone(), stop.subscribe())),
-            tokio::spawn(scan_clients_loop(controller.clone(), stop.subscribe())),
-            tokio::spawn(register_loop(controller.clone(), stop.subscribe())),
+            tokio::spawn(persist_offsets_loop(controller.clone(), stop.clone())),
+            tokio::spawn(scan_clients_loop(controller.clone(), stop.clone())),
+            tokio::spawn(register_loop(controller.clone(), stop.clone())),
         ];
         Ok(BrokerHandle { controller, main: Some(main), vip: Some(vip), stop, tasks })
     }
@@ -231,31 +231,34 @@ fn server_config() -> ServerConfig {
     ServerConfig::default()
 }
 
-async fn register_loop(c: Arc<BrokerController>, mut stop: watch::Receiver<bool>) {
+async fn register_loop(c: Arc<BrokerController>, stop: Arc<rt::sync::Latch>) {
     loop {
         // A name server that does not answer must not hold up shutdown for its timeout.
         tokio::select! {
+            biased;
+            _ = stop.wait() => return,
             n = c.register_broker_all() => {
                 if n > 0 {
                     tracing::debug!(acknowledged = n, "registered with the name servers");
                 }
             }
-            _ = stop.changed() => return,
         }
         tokio::select! {
-            _ = tokio::time::sleep(c.config.register_period()) => {}
+            biased;
+            _ = stop.wait() => return,
             _ = c.register_now.notified() => {}
-            _ = stop.changed() => return,
+            _ = tokio::time::sleep(c.config.register_period()) => {}
         }
     }
 }
 
-async fn persist_offsets_loop(c: Arc<BrokerController>, mut stop: watch::Receiver<bool>) {
+async fn persist_offsets_loop(c: Arc<BrokerController>, stop: Arc<rt::sync::Latch>) {
     let period = Duration::from_millis(c.config.flush_consumer_offset_interval.max(100));
     loop {
         tokio::select! {
+            biased;
+            _ = stop.wait() => return,
             _ = tokio::time::sleep(period) => {}
-            _ = stop.changed() => return,
         }
         if let Err(e) = c.consumer_offset_manager.persist() {
             tracing::error!(error = %e, "persisting consumer offsets failed");
@@ -263,11 +266,12 @@ async fn persist_offsets_loop(c: Arc<BrokerController>, mut stop: watch::Receive
     }
 }
 
-async fn scan_clients_loop(c: Arc<BrokerController>, mut stop: watch::Receiver<bool>) {
+async fn scan_clients_loop(c: Arc<BrokerController>, stop: Arc<rt::sync::Latch>) {
     loop {
         tokio::select! {
+            biased;
+            _ = stop.wait() => return,
             _ = tokio::time::sleep(CLIENT_SCAN_INTERVAL) => {}
-            _ = stop.changed() => return,
         }
         let deadline = rt::clock::now_millis() as i64 - c.config.channel_expired_timeout as i64;
         c.producer_manager.scan_not_active_channel(deadline);
@@ -297,7 +301,7 @@ impl BrokerHandle {
     /// ports, persist offsets/topics/groups, then flush the store and write its checkpoint.
     pub async fn shutdown(mut self) -> Result<()> {
         let c = self.controller.clone();
-        self.stop.send_replace(true);
+        self.stop.set();
         for t in std::mem::take(&mut self.tasks) {
             if let Err(e) = t.await {
                 tracing::warn!(error = %e, "broker task ended abnormally");

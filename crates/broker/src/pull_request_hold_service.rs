@@ -13,7 +13,7 @@ use protocol::message::TagFilter;
 use protocol::RemotingCommand;
 use remoting::Channel;
 use store::MessageArrivingListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::broker_controller::BrokerController;
 use crate::processor::pull_message_processor;
@@ -187,12 +187,13 @@ pub fn arriving_listener(controller: &Arc<BrokerController>) -> Arc<dyn MessageA
 pub async fn run_wake_worker(
     c: Arc<BrokerController>,
     mut rx: mpsc::UnboundedReceiver<PullRequest>,
-    mut stop: watch::Receiver<bool>,
+    stop: Arc<rt::sync::Latch>,
 ) {
     loop {
         let r = tokio::select! {
+            biased;
+            _ = stop.wait() => return,
             r = rx.recv() => match r { Some(r) => r, None => return },
-            _ = stop.changed() => return,
         };
         let response = pull_message_processor::process_pull(&c, &r.channel, &r.request, false);
         if let Some(mut response) = response {
@@ -207,11 +208,12 @@ pub async fn run_wake_worker(
 }
 
 /// Periodically wakes expired pulls and pulls whose message arrived before they were parked.
-pub async fn run_check_loop(c: Arc<BrokerController>, mut stop: watch::Receiver<bool>) {
+pub async fn run_check_loop(c: Arc<BrokerController>, stop: Arc<rt::sync::Latch>) {
     loop {
         tokio::select! {
+            biased;
+            _ = stop.wait() => return,
             _ = tokio::time::sleep(HOLD_CHECK_INTERVAL) => {}
-            _ = stop.changed() => return,
         }
         let hold = &c.pull_request_hold_service;
         for (topic, queue_id) in hold.held_queues() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use protocol::command::{RPC_ONEWAY, RPC_TYPE_RESPONSE};
 use protocol::{encode_frame_parts, RemotingCommand};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::connection::ConnectionContext;
 use crate::error::RemotingError;
@@ -34,8 +34,8 @@ pub(crate) struct Shared {
     pub(crate) local_addr: SocketAddr,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) outbound: mpsc::Sender<Frame>,
-    /// `true` once the connection is closed; the reader and writer tasks watch it.
-    pub(crate) closed: watch::Sender<bool>,
+    /// Set once the connection is closed; the reader and writer tasks wait on it.
+    pub(crate) closed: rt::sync::Latch,
     pub(crate) pending: PendingMap,
     /// Requests from the peer currently being processed.
     pub(crate) in_flight: AtomicUsize,
@@ -106,7 +106,7 @@ impl Channel {
     /// Closes the connection: the reader and writer tasks stop, frames still queued are
     /// dropped, and every request waiting for a response fails with `ConnectionClosed`.
     pub fn close(&self) {
-        let was_closed = self.shared.closed.send_replace(true);
+        let was_closed = self.shared.closed.set();
         if !was_closed {
             self.shared.pending.close();
         }
@@ -114,16 +114,13 @@ impl Channel {
 
     /// Whether the connection has ended.
     pub fn is_closed(&self) -> bool {
-        *self.shared.closed.borrow()
+        self.shared.closed.is_set()
     }
 
     /// Resolves when the connection has ended.
     pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut rx = self.shared.closed.subscribe();
-        async move {
-            // An error means the sender is gone, i.e. the connection too.
-            let _ = rx.wait_for(|closed| *closed).await;
-        }
+        let shared = self.shared.clone();
+        async move { shared.closed.wait().await }
     }
 
     fn next_opaque(&self) -> i32 {
@@ -147,12 +144,12 @@ impl Channel {
     /// having computed responses thrown away.
     pub(crate) async fn send_waiting(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
         let (head, body) = encode_frame_parts(&cmd)?;
-        let mut closed = self.shared.closed.subscribe();
         tokio::select! {
+            biased;
+            _ = self.shared.closed.wait() => Err(RemotingError::ConnectionClosed),
             sent = self.shared.outbound.send(Frame { head, body }) => {
                 sent.map_err(|_| RemotingError::ConnectionClosed)
             }
-            _ = closed.wait_for(|c| *c) => Err(RemotingError::ConnectionClosed),
         }
     }
 

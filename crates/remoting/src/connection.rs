@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use protocol::{decode_frame_with_limit, ResponseSerialization};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::channel::{Channel, Frame, Shared};
@@ -56,14 +56,13 @@ pub(crate) fn start(stream: TcpStream, ctx: Arc<ConnectionContext>) -> io::Resul
         debug!(%remote_addr, error = %e, "could not set TCP_NODELAY");
     }
     let (tx, rx) = mpsc::channel(ctx.config.send_queue_frames.max(1));
-    let (closed, _) = watch::channel(false);
     let channel = Channel {
         shared: Arc::new(Shared {
             id: rt::process_local::get::<NextChannelId>().0.fetch_add(1, Ordering::Relaxed) + 1,
             local_addr,
             remote_addr,
             outbound: tx,
-            closed,
+            closed: rt::sync::Latch::new(),
             pending: PendingMap::new(ctx.config.max_pending_responses),
             in_flight: AtomicUsize::new(0),
             ctx: ctx.clone(),
@@ -114,7 +113,7 @@ enum End {
 
 async fn read_frames(channel: &Channel, reader: &mut ReadHalf<TcpStream>) -> End {
     let config = &channel.shared.ctx.config;
-    let mut closed = channel.shared.closed.subscribe();
+    let closed = &channel.shared.closed;
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
         // Decode everything complete first; the decoder checks each declared length against the
@@ -134,12 +133,13 @@ async fn read_frames(channel: &Channel, reader: &mut ReadHalf<TcpStream>) -> End
         }
         let idle_deadline = config.max_idle.map(|idle| channel.last_active() + idle);
         tokio::select! {
+            biased;
+            _ = closed.wait() => return End::Closed,
             read = reader.read_buf(&mut buf) => match read {
                 Ok(0) => return End::Eof,
                 Ok(_) => {}
                 Err(e) => return End::Io(e),
             },
-            _ = closed.wait_for(|c| *c) => return End::Closed,
             _ = sleep_until(idle_deadline) => {
                 // The writer may have been busy meanwhile; only a real silence counts.
                 if let Some(idle) = config.max_idle {
@@ -182,20 +182,22 @@ async fn write_loop(
     mut writer: WriteHalf<TcpStream>,
     mut rx: mpsc::Receiver<Frame>,
 ) {
-    let mut closed = channel.shared.closed.subscribe();
+    let closed = &channel.shared.closed;
     let coalesce_limit = channel.shared.ctx.config.write_coalesce_limit;
     let mut batch = BytesMut::with_capacity(READ_CHUNK);
     loop {
         let first = tokio::select! {
+            biased;
+            _ = closed.wait() => None,
             frame = rx.recv() => frame,
-            _ = closed.wait_for(|c| *c) => None,
         };
         let Some(first) = first else { break };
         let write = write_batch(first, &mut rx, &mut writer, &mut batch, coalesce_limit);
         let result = tokio::select! {
-            r = write => r,
+            biased;
             // A peer that stops reading must not keep this task (and the socket) alive.
-            _ = closed.wait_for(|c| *c) => break,
+            _ = closed.wait() => break,
+            r = write => r,
         };
         if let Err(e) = result {
             info!(id = channel.id(), remote = %channel.remote_addr(), error = %e, "write failed");

@@ -90,6 +90,7 @@ impl RemotingServer {
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
+                biased;
                 _ = &mut shutdown => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, peer)) => self.admit(stream, peer, &ctx, &connections),

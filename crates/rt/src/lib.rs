@@ -11,4 +11,5 @@ pub mod process_local;
 pub mod rand;
 #[cfg(madsim)]
 pub mod sim;
+pub mod sync;
 pub mod task;

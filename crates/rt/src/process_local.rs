@@ -26,7 +26,7 @@ pub fn get<T: Any + Default + Send + Sync>() -> Arc<T> {
     let value = imp::get_or_insert(TypeId::of::<T>(), || Arc::new(T::default()));
     match value.downcast::<T>() {
         Ok(v) => v,
-        // The table is keyed by `TypeId::of::<T>()`, so the value under it is a `T`.
+        // tidy: allow(no-panic) the table is keyed by `TypeId::of::<T>()`, so the value is a `T`
         Err(_) => unreachable!("process-local value stored under another type's id"),
     }
 }

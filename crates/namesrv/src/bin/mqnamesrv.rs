@@ -90,6 +90,7 @@ async fn shutdown_signal() {
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
+                    biased;
                     _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
                     _ = ctrl_c() => {}
                 }
