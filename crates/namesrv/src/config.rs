@@ -17,6 +17,9 @@ use crate::routeinfo::RouteInfoOptions;
 /// The name server's default port.
 pub const DEFAULT_LISTEN_PORT: u16 = 9876;
 
+/// Default of `maxLiveBrokers`: far more broker addresses than any real cluster registers.
+pub const DEFAULT_MAX_LIVE_BROKERS: usize = 4096;
+
 /// Keys this implementation reads.
 pub const KNOWN_KEYS: &[&str] = &[
     "listenPort",
@@ -30,6 +33,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "deleteTopicWithBrokerRegistration",
     "serverChannelMaxIdleTimeSeconds",
     "kvConfigMaxEntries",
+    "maxLiveBrokers",
 ];
 
 /// Keys of Java's NamesrvConfig/NettyServerConfig that are accepted and have no effect here.
@@ -90,6 +94,11 @@ pub struct NamesrvConfig {
     pub server_channel_max_idle_time_seconds: u64,
     /// `kvConfigMaxEntries`: cap on KV config entries over all namespaces (100000).
     pub kv_config_max_entries: usize,
+    /// `maxLiveBrokers` (Apogee's own key): cap on registered broker addresses (4096). A
+    /// registration from a new address past it is refused with SYSTEM_ERROR, so that a client
+    /// registering made-up brokers cannot grow the route table without bound; registrations
+    /// already in the table always go through.
+    pub max_live_brokers: usize,
 }
 
 impl Default for NamesrvConfig {
@@ -106,6 +115,7 @@ impl Default for NamesrvConfig {
             delete_topic_with_broker_registration: false,
             server_channel_max_idle_time_seconds: 120,
             kv_config_max_entries: DEFAULT_MAX_KV_ENTRIES,
+            max_live_brokers: DEFAULT_MAX_LIVE_BROKERS,
         }
     }
 }
@@ -149,6 +159,13 @@ impl NamesrvConfig {
         if let Some(v) = props.get_u64("kvConfigMaxEntries")? {
             c.kv_config_max_entries = usize::try_from(v)
                 .map_err(|_| props.error("kvConfigMaxEntries", "too large for this platform"))?;
+        }
+        if let Some(v) = props.get_u64("maxLiveBrokers")? {
+            if v == 0 {
+                return Err(props.error("maxLiveBrokers", "must be at least 1"));
+            }
+            c.max_live_brokers = usize::try_from(v)
+                .map_err(|_| props.error("maxLiveBrokers", "too large for this platform"))?;
         }
         Ok(c)
     }
@@ -217,6 +234,7 @@ impl NamesrvConfig {
                 self.server_channel_max_idle_time_seconds.to_string(),
             ),
             ("kvConfigMaxEntries", self.kv_config_max_entries.to_string()),
+            ("maxLiveBrokers", self.max_live_brokers.to_string()),
         ]
     }
 

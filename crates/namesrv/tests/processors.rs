@@ -258,3 +258,31 @@ fn namesrv_config_is_served_as_properties() {
     let text = String::from_utf8(resp.body_bytes().to_vec()).unwrap();
     assert!(text.lines().any(|l| l == "listenPort=9876"), "{text}");
 }
+
+#[test]
+fn registrations_past_max_live_brokers_are_refused_and_known_ones_still_pass() {
+    let f = Fixture::new(NamesrvConfig { max_live_brokers: 2, ..NamesrvConfig::default() });
+    let register_at = |addr: &str, name: &str| {
+        let h = RegisterBrokerRequestHeader {
+            broker_addr: addr.into(),
+            broker_name: name.into(),
+            ..register_header(false)
+        };
+        let body = RegisterBrokerBody {
+            filter_server_list: vec![],
+            topic_config_serialize_wrapper: wrapper(1, &[name]),
+        };
+        f.call(
+            RemotingCommand::request(RequestCode::REGISTER_BROKER, &h)
+                .with_body(body.encode().unwrap()),
+        )
+    };
+    assert_eq!(register_at("10.0.0.1:10911", "b1").code, ResponseCode::SUCCESS);
+    assert_eq!(register_at("10.0.0.2:10911", "b2").code, ResponseCode::SUCCESS);
+    let refused = register_at("10.0.0.3:10911", "b3");
+    assert_eq!(refused.code, ResponseCode::SYSTEM_ERROR);
+    assert!(refused.remark.as_deref().unwrap_or("").contains("maxLiveBrokers"), "{refused:?}");
+    assert_eq!(f.route("b3").code, ResponseCode::TOPIC_NOT_EXIST);
+    // A broker already registered keeps its heartbeats going through.
+    assert_eq!(register_at("10.0.0.1:10911", "b1").code, ResponseCode::SUCCESS);
+}

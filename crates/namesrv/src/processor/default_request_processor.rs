@@ -217,7 +217,21 @@ impl DefaultRequestProcessor {
             channel_id,
         };
         let now = rt::clock::now_millis();
-        let result = self.controller.route_info().register_broker(registration, now);
+        let max = self.controller.config().max_live_brokers;
+        let mut route_info = self.controller.route_info();
+        if route_info.would_exceed(&registration.cluster_name, &registration.broker_addr, max) {
+            drop(route_info);
+            tracing::warn!(
+                broker = %registration.broker_name,
+                addr = %registration.broker_addr,
+                max,
+                "REGISTER_BROKER refused: maxLiveBrokers reached"
+            );
+            return Ok(RemotingCommand::response_to(request, ResponseCode::SYSTEM_ERROR)
+                .with_remark(format!("name server holds {max} brokers (maxLiveBrokers)")));
+        }
+        let result = route_info.register_broker(registration, now);
+        drop(route_info);
         let mut response = success(request).with_header(&RegisterBrokerResponseHeader {
             ha_server_addr: result.ha_server_addr,
             master_addr: result.master_addr,

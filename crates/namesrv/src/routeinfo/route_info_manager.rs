@@ -88,6 +88,13 @@ impl RouteInfoManager {
     /// Registers (or refreshes) a broker at `now`. Topic data is re-read only from a master
     /// (or, with acting masters, the lowest-id slave), and only on its first registration or
     /// when its data version moved, or for a topic the table lost meanwhile.
+    /// Whether a registration from `broker_addr` in `cluster_name` would add a broker address
+    /// to a table already holding `max` of them.
+    pub fn would_exceed(&self, cluster_name: &str, broker_addr: &str, max: usize) -> bool {
+        self.broker_live_table.len() >= max
+            && !self.broker_live_table.contains_key(&BrokerAddrInfo::new(cluster_name, broker_addr))
+    }
+
     pub fn register_broker(&mut self, reg: BrokerRegistration, now: u64) -> RegisterBrokerResult {
         let addr_info = BrokerAddrInfo::new(&reg.cluster_name, &reg.broker_addr);
         self.cluster_addr_table
