@@ -263,6 +263,21 @@ impl SegmentFile for MappedSegment {
         Err(io::Error::new(io::ErrorKind::Unsupported, "segments have a fixed length"))
     }
 
+    fn prefault(&self, offset: u64, len: u64) -> io::Result<()> {
+        let start = self.check_range(offset, len as usize)?;
+        // MADV_POPULATE_WRITE (Linux 5.14+) takes the write faults now without touching the bytes,
+        // so it may run beside the appender writing the same pages.
+        #[cfg(target_os = "linux")]
+        {
+            self.map.advise_range(memmap2::Advice::PopulateWrite, start, len as usize)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = start;
+            Ok(())
+        }
+    }
+
     fn len(&self) -> u64 {
         self.len
     }

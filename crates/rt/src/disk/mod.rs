@@ -122,6 +122,16 @@ pub trait SegmentFile: Send + Sync + Debug {
     /// Truncates or extends a plain file (the new length is durable after `sync`).
     fn set_len(&self, len: u64) -> io::Result<()>;
 
+    /// Hints that `offset..offset+len` will be written soon: a mapped segment faults those pages
+    /// in writable now (allocating blocks of a sparse file), so that the writes later find them
+    /// resident. Changes no byte and no durability; callers run it off their hot path because it
+    /// blocks for as long as the faults take. A no-op where there is nothing to fault (plain
+    /// files, `SimDisk`).
+    fn prefault(&self, offset: u64, len: u64) -> io::Result<()> {
+        let _ = (offset, len);
+        Ok(())
+    }
+
     /// Current visible length in bytes.
     fn len(&self) -> u64;
 
