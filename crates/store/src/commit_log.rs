@@ -14,17 +14,18 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use protocol::message::MessageExtBrokerInner;
 use rt::disk::DiskRef;
 
 use crate::error::{Result, StoreError};
 use crate::mapped_file_queue::{MappedFile, MappedFileQueue};
+use crate::prefault::Prefaulter;
 use crate::record::{
-    is_prepared_or_rollback, put_crc_digits, put_i64, read_i32, record_crc, store_timestamp_pos,
-    CrcCheck, BLANK_MAGIC, END_FILE_MIN_BLANK_LENGTH, POS_PHYSICAL_OFFSET, POS_QUEUE_OFFSET,
-    POS_SYS_FLAG, POS_TOTAL_SIZE, PROPERTY_CRC32, PROP_CRC_LEN,
+    is_prepared_or_rollback, read_i32, CrcCheck, BLANK_MAGIC, END_FILE_MIN_BLANK_LENGTH,
+    PROP_CRC_LEN,
 };
+use crate::record_encoder::{encode_record, Placement};
 use crate::status::PutMessageStatus;
 
 pub const COMMIT_LOG_DIR: &str = "commitlog";
@@ -32,9 +33,6 @@ pub const COMMIT_LOG_DIR: &str = "commitlog";
 const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
 /// Longest topic the store accepts (RocketMQ `TopicValidator.TOPIC_MAX_LENGTH`).
 const MAX_TOPIC_LEN: usize = 127;
-/// Capacity kept in the reused encode buffer between puts; a larger batch's buffer is dropped
-/// afterwards so one huge batch does not pin memory.
-const ENCODE_BUFFER_KEEP: usize = 4 * 1024 * 1024 + 64 * 1024;
 
 /// Where an append landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,9 +55,10 @@ impl AppendOutcome {
 struct Appender {
     /// The "topicQueueTable": next queue offset of every topic/queue.
     topic_queue_table: HashMap<String, HashMap<i32, i64>>,
-    buf: BytesMut,
-    /// Start of each record in `buf`, reused between puts.
-    record_starts: Vec<usize>,
+    /// Queue offset of each record of the batch being appended, reused between puts.
+    queue_offsets: Vec<i64>,
+    /// How far the prefaulter has been asked to warm the log.
+    prefault_requested: u64,
     /// The segment being appended to, kept here so a put touches no shared list or refcount
     /// (readers and the dispatcher clone the same `Arc`s; sharing the cache line costs more
     /// than the copy of the record).
@@ -78,6 +77,8 @@ pub struct CommitLog {
     /// Append the whole-record CRC property to every record (`enabledAppendPropCRC`).
     append_prop_crc: bool,
     appender: Mutex<Appender>,
+    /// Warms the pages ahead of the appender (`prefault.rs`).
+    pub(crate) prefault: Prefaulter,
     wrote_where: AtomicU64,
     flushed_where: AtomicU64,
     flush_lock: Mutex<()>,
@@ -111,11 +112,12 @@ impl CommitLog {
             append_prop_crc,
             appender: Mutex::new(Appender {
                 topic_queue_table: HashMap::new(),
-                buf: BytesMut::with_capacity(64 * 1024),
-                record_starts: Vec::new(),
+                queue_offsets: Vec::new(),
+                prefault_requested: 0,
                 current: None,
                 last_store_timestamp: 0,
             }),
+            prefault: Prefaulter::new(file_size),
             wrote_where: AtomicU64::new(0),
             flushed_where: AtomicU64::new(0),
             flush_lock: Mutex::new(()),
@@ -156,6 +158,7 @@ impl CommitLog {
         let mut a = self.lock_appender();
         a.topic_queue_table = table;
         a.current = None;
+        a.prefault_requested = 0;
         self.wrote_where.store(end, Ordering::Release);
         self.flushed_where.store(end, Ordering::Release);
     }
@@ -224,6 +227,7 @@ impl CommitLog {
             total = total.saturating_add(self.record_len(m));
         }
         if total > self.max_message_size
+            || total > i32::MAX as usize
             || total as u64 + END_FILE_MIN_BLANK_LENGTH > self.file_size
         {
             return Err(PutMessageStatus::MessageIllegal);
@@ -231,9 +235,13 @@ impl CommitLog {
         Ok(total)
     }
 
-    /// Appends `msgs` as consecutive records with consecutive queue offsets per queue, in one
-    /// write under one lock acquisition. Prepared and rolled-back transaction records take queue
-    /// offset 0 and do not advance the queue (they never reach a ConsumeQueue).
+    /// Appends `msgs` as consecutive records with consecutive queue offsets per queue, under one
+    /// lock acquisition. Prepared and rolled-back transaction records take queue offset 0 and do
+    /// not advance the queue (they never reach a ConsumeQueue).
+    ///
+    /// Where the batch lands is settled first (closing the segment with a blank record if it does
+    /// not fit), so each record is encoded once with its final offsets and store time, its body
+    /// copied once, straight into the segment (`record_encoder`).
     pub fn append(
         &self,
         msgs: &[MessageExtBrokerInner],
@@ -246,12 +254,9 @@ impl CommitLog {
         }
         let a = &mut *guard;
         let store_timestamp = now_millis.max(a.last_store_timestamp);
-        let mut start = self.wrote_where.load(Ordering::Acquire);
-        a.buf.clear();
-        a.record_starts.clear();
-        let mut first_queue_offset = None;
+        let start = self.place(a, total as u64)?;
+        a.queue_offsets.clear();
         for m in msgs {
-            let rec_start = a.buf.len();
             let queue_offset = if is_prepared_or_rollback(m.sys_flag) {
                 0
             } else {
@@ -268,79 +273,68 @@ impl CommitLog {
                 *next += 1;
                 q
             };
-            first_queue_offset.get_or_insert(queue_offset);
-            if m.encode(queue_offset, (start + rec_start as u64) as i64, &mut a.buf).is_err() {
-                rollback_queue_offsets(a, msgs);
-                return Err(PutMessageStatus::MessageIllegal);
-            }
-            if self.append_prop_crc {
-                // Extend the properties with the CRC property (digits filled in once the
-                // record's position is final) and grow PROPLEN and TOTALSIZE to match.
-                let old_len = a.buf.len() - rec_start;
-                let prop_len_pos = rec_start + old_len - m.properties.len() - 2;
-                a.buf.extend_from_slice(PROPERTY_CRC32);
-                a.buf.extend_from_slice(&[
-                    0x01, b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', 0x02,
-                ]);
-                let new_props = (m.properties.len() + PROP_CRC_LEN) as u16;
-                a.buf[prop_len_pos..prop_len_pos + 2].copy_from_slice(&new_props.to_be_bytes());
-                let new_total = (old_len + PROP_CRC_LEN) as i32;
-                a.buf[rec_start + POS_TOTAL_SIZE..rec_start + POS_TOTAL_SIZE + 4]
-                    .copy_from_slice(&new_total.to_be_bytes());
-            }
-            let rec = &mut a.buf[rec_start..];
-            let sys_flag = read_i32(rec, POS_SYS_FLAG).unwrap_or(0);
-            put_i64(rec, store_timestamp_pos(sys_flag), store_timestamp);
-            a.record_starts.push(rec_start);
+            a.queue_offsets.push(queue_offset);
         }
-        debug_assert_eq!(a.buf.len(), total);
-        let result = self.write_records(a, &mut start);
-        if let Err(status) = result {
+        if let Err(status) = self.write_records(a, msgs, start, store_timestamp) {
             rollback_queue_offsets(a, msgs);
             return Err(status);
         }
         a.last_store_timestamp = store_timestamp;
-        if a.buf.capacity() > ENCODE_BUFFER_KEEP {
-            a.buf = BytesMut::with_capacity(64 * 1024);
-        }
-        self.wrote_where.store(start + total as u64, Ordering::Release);
+        let end = start + total as u64;
+        self.wrote_where.store(end, Ordering::Release);
+        self.prefault.appended(&mut a.prefault_requested, end);
         Ok(AppendOutcome {
             wrote_offset: start,
             wrote_bytes: total as u64,
             store_timestamp,
-            first_queue_offset: first_queue_offset.unwrap_or(0),
+            first_queue_offset: a.queue_offsets.first().copied().unwrap_or(0),
             msg_num: msgs.len(),
         })
     }
 
-    /// Writes the encoded records at `start`, first closing the segment with a blank record if
-    /// they do not fit (then `start` moves to the next segment and the offsets are re-stamped).
-    fn write_records(&self, a: &mut Appender, start: &mut u64) -> Result<(), PutMessageStatus> {
-        let total = a.buf.len() as u64;
-        let seg_start = *start - *start % self.file_size;
-        let remaining = seg_start + self.file_size - *start;
-        if total + END_FILE_MIN_BLANK_LENGTH > remaining {
-            let seg = self.segment_for_write(&mut a.current, *start)?;
-            let mut blank = [0u8; 8];
-            blank[0..4].copy_from_slice(&(remaining as i32).to_be_bytes());
-            blank[4..8].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
-            seg.write(*start, &blank).map_err(|e| {
-                tracing::error!(error = %e, "writing the end-of-segment blank record failed");
-                PutMessageStatus::UnknownError
-            })?;
-            *start = seg_start + self.file_size;
-            for &rs in &a.record_starts {
-                put_i64(&mut a.buf[rs..], POS_PHYSICAL_OFFSET, (*start + rs as u64) as i64);
+    /// Where `total` bytes go: the write position, or the start of the next segment after a
+    /// blank record closes the current one (a record never straddles segments).
+    fn place(&self, a: &mut Appender, total: u64) -> Result<u64, PutMessageStatus> {
+        let start = self.wrote_where.load(Ordering::Acquire);
+        let seg_start = start - start % self.file_size;
+        let remaining = seg_start + self.file_size - start;
+        if total + END_FILE_MIN_BLANK_LENGTH <= remaining {
+            return Ok(start);
+        }
+        let seg = self.segment_for_write(&mut a.current, start)?;
+        let mut blank = [0u8; 8];
+        blank[0..4].copy_from_slice(&(remaining as i32).to_be_bytes());
+        blank[4..8].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
+        seg.write(start, &blank).map_err(|e| {
+            tracing::error!(error = %e, "writing the end-of-segment blank record failed");
+            PutMessageStatus::UnknownError
+        })?;
+        Ok(seg_start + self.file_size)
+    }
+
+    /// Encodes and writes the records from `start` (which `place` made fit in one segment).
+    fn write_records(
+        &self,
+        a: &mut Appender,
+        msgs: &[MessageExtBrokerInner],
+        start: u64,
+        store_timestamp: i64,
+    ) -> Result<(), PutMessageStatus> {
+        let Appender { current, queue_offsets, .. } = a;
+        let seg = self.segment_for_write(current, start)?;
+        let mut pos = start;
+        for (m, &queue_offset) in msgs.iter().zip(queue_offsets.iter()) {
+            let at = Placement { queue_offset, physical_offset: pos as i64, store_timestamp };
+            let rec = encode_record(m, at, self.append_prop_crc, self.record_len(m));
+            for piece in rec.pieces(m) {
+                seg.write(pos, piece).map_err(|e| {
+                    tracing::error!(error = %e, "CommitLog write failed");
+                    PutMessageStatus::UnknownError
+                })?;
+                pos += piece.len() as u64;
             }
         }
-        if self.append_prop_crc {
-            seal_record_crcs(a);
-        }
-        let seg = self.segment_for_write(&mut a.current, *start)?;
-        seg.write(*start, &a.buf).map_err(|e| {
-            tracing::error!(error = %e, "CommitLog write failed");
-            PutMessageStatus::UnknownError
-        })
+        Ok(())
     }
 
     fn segment_for_write<'a>(
@@ -422,34 +416,13 @@ impl CommitLog {
     }
 }
 
-/// Fills in each record's CRC property now that every field (offsets, store time) is final.
-fn seal_record_crcs(a: &mut Appender) {
-    let buf_len = a.buf.len();
-    for (i, &rs) in a.record_starts.iter().enumerate() {
-        let end = a.record_starts.get(i + 1).copied().unwrap_or(buf_len);
-        let crc = record_crc(&a.buf[rs..end - PROP_CRC_LEN]);
-        put_crc_digits(&mut a.buf[end - PROP_CRC_LEN + 9..end - 1], crc);
-    }
-}
-
-/// Restores the queue table after a failed append. A message that failed to encode was counted
-/// but left no record, so its increment is undone first; then, walking the encoded records
-/// backwards, each queue is reset to the offset stamped in its first record.
+/// Restores the queue table after a failed append: walking the batch backwards, each queue is
+/// reset to the offset its first record of the batch took.
 fn rollback_queue_offsets(a: &mut Appender, msgs: &[MessageExtBrokerInner]) {
-    if let Some(m) = msgs.get(a.record_starts.len()) {
-        if !is_prepared_or_rollback(m.sys_flag) {
-            if let Some(v) =
-                a.topic_queue_table.get_mut(m.topic.as_str()).and_then(|q| q.get_mut(&m.queue_id))
-            {
-                *v -= 1;
-            }
-        }
-    }
-    for (m, &rs) in msgs.iter().zip(a.record_starts.iter()).rev() {
+    for (m, &qo) in msgs.iter().zip(a.queue_offsets.iter()).rev() {
         if is_prepared_or_rollback(m.sys_flag) {
             continue;
         }
-        let Some(qo) = crate::record::read_i64(&a.buf[rs..], POS_QUEUE_OFFSET) else { continue };
         if let Some(q) = a.topic_queue_table.get_mut(m.topic.as_str()) {
             q.insert(m.queue_id, qo);
         }

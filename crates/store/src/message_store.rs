@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use protocol::message::{create_offset_msg_id, MessageExtBrokerInner};
+use protocol::message::MessageExtBrokerInner;
 use rt::disk::DiskRef;
 use tokio::sync::{oneshot, watch, Notify};
 use tokio::task::JoinHandle;
@@ -25,6 +25,8 @@ use crate::dispatch::{DispatchMode, DispatchTargets, Dispatcher, MessageArriving
 use crate::error::{Result, StoreError};
 use crate::flush::{self, GroupCommitReceiver, GroupCommitRequest, GroupCommitSender};
 use crate::index_service::IndexService;
+use crate::msg_id::{push_offset_msg_id, MAX_MSG_ID_LEN};
+use crate::prefault;
 use crate::recovery::{self, RecoveryReport};
 use crate::retention::{self, CleanResult};
 use crate::status::{AppendMessageResult, PutMessageResult, PutMessageStatus};
@@ -177,6 +179,7 @@ impl MessageStore {
                 tokio::spawn(flush::async_flush_loop(Arc::clone(inner), stop()))
             }
         });
+        tasks.push(tokio::spawn(prefault::prefault_loop(Arc::clone(inner), stop())));
         tasks.push(tokio::spawn(dispatch_loop(Arc::clone(inner), stop())));
         tasks.push(tokio::spawn(flush::checkpoint_loop(Arc::clone(inner), stop())));
         tasks.push(tokio::spawn(clean_loop(Arc::clone(inner), stop())));
@@ -311,13 +314,13 @@ fn append_result(
     msgs: &[MessageExtBrokerInner],
     o: &AppendOutcome,
 ) -> AppendMessageResult {
-    let mut msg_id = String::new();
+    let mut msg_id = String::with_capacity(msgs.len() * (MAX_MSG_ID_LEN + 1));
     let mut offset = o.wrote_offset;
     for (i, m) in msgs.iter().enumerate() {
         if i > 0 {
             msg_id.push(',');
         }
-        msg_id.push_str(&create_offset_msg_id(&m.store_host, offset as i64));
+        push_offset_msg_id(&mut msg_id, &m.store_host, offset as i64);
         offset += commit_log.record_len(m) as u64;
     }
     AppendMessageResult {
