@@ -1,11 +1,7 @@
 //! `clusterList`: every broker of every cluster, with version and throughput from
 //! GET_BROKER_RUNTIME_INFO.
 
-use std::collections::BTreeMap;
-
 use clap::Args;
-use protocol::body::{JsonBody, KvTable};
-use protocol::{RemotingCommand, RequestCode};
 
 use crate::commands::Ctx;
 use crate::error::Result;
@@ -17,15 +13,6 @@ pub struct ClusterListArgs {
     /// Only this cluster.
     #[arg(short = 'c', long = "clusterName")]
     pub cluster_name: Option<String>,
-}
-
-/// GET_BROKER_RUNTIME_INFO: the broker's key/value runtime table.
-// The client's `Admin` has no call for this code yet; it is built from the public request
-// layer here.
-pub async fn broker_runtime_info(ctx: &Ctx, addr: &str) -> Result<BTreeMap<String, String>> {
-    let req = RemotingCommand::new_request(RequestCode::GET_BROKER_RUNTIME_INFO);
-    let resp = ctx.invoke_ok(addr, req).await?;
-    Ok(KvTable::decode(resp.body_bytes())?.table)
 }
 
 /// The first figure of a RocketMQ TPS triplet (`"12.5 11.0 10.9"`: last 10 s, 1 min, 10 min).
@@ -57,7 +44,7 @@ pub async fn cluster_list(ctx: &Ctx, a: &ClusterListArgs) -> Result<String> {
             let Some(data) = info.broker_addr_table.get(name) else { continue };
             for (id, addr) in &data.broker_addrs {
                 // A broker that does not answer is still listed, with its figures unknown.
-                let rt = broker_runtime_info(ctx, addr).await.unwrap_or_default();
+                let rt = ctx.admin.broker_runtime_info(addr).await.unwrap_or_default();
                 table.row([
                     cluster.clone(),
                     name.clone(),

@@ -4,11 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 use client::{Message, MessageExt, MessageQueue, Producer, SendResult};
-use protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
 use protocol::message::compression::decompress_body;
-use protocol::message::decode_messages;
-use protocol::message::sysflag::pull as pull_flag;
-use protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use crate::commands::Ctx;
 use crate::error::{CliError, Result};
@@ -179,27 +175,24 @@ pub async fn send_message(ctx: &Ctx, a: &SendMessageArgs) -> Result<String> {
 /// One queue being read by `consumeMessage`.
 struct Cursor {
     mq: MessageQueue,
-    addr: String,
     offset: i64,
 }
 
-/// The queues `consumeMessage` reads, each with the master serving it.
+/// The queues `consumeMessage` reads: those of brokers with a master serving them.
 async fn cursors(ctx: &Ctx, a: &ConsumeMessageArgs) -> Result<Vec<Cursor>> {
     let route = ctx.admin.topic_route(&a.topic).await?;
-    let instance = ctx.instance().await?;
     let mut out = Vec::new();
     for qd in &route.queue_datas {
         if a.broker.as_ref().is_some_and(|b| *b != qd.broker_name) {
             continue;
         }
-        let Some(addr) = route
+        let has_master = route
             .broker_datas
             .iter()
-            .find(|b| b.broker_name == qd.broker_name)
-            .and_then(|b| b.master_addr())
-        else {
+            .any(|b| b.broker_name == qd.broker_name && b.master_addr().is_some());
+        if !has_master {
             continue;
-        };
+        }
         for queue_id in 0..qd.read_queue_nums {
             if a.queue_id.is_some_and(|q| q != queue_id) {
                 continue;
@@ -211,9 +204,9 @@ async fn cursors(ctx: &Ctx, a: &ConsumeMessageArgs) -> Result<Vec<Cursor>> {
             };
             let offset = match a.offset {
                 Some(o) => o,
-                None => instance.api().get_min_offset(addr, &mq).await?,
+                None => ctx.admin.min_offset(&mq).await?,
             };
-            out.push(Cursor { mq, addr: addr.to_owned(), offset });
+            out.push(Cursor { mq, offset });
         }
     }
     if out.is_empty() {
@@ -222,53 +215,16 @@ async fn cursors(ctx: &Ctx, a: &ConsumeMessageArgs) -> Result<Vec<Cursor>> {
     Ok(out)
 }
 
-/// One PULL_MESSAGE without long polling; returns the messages and the next offset.
+/// One pull without long polling; returns the messages (bodies inflated) and the next offset.
 async fn pull_once(ctx: &Ctx, group: &str, c: &Cursor, max: i32) -> Result<(Vec<MessageExt>, i64)> {
-    let header = PullMessageRequestHeader {
-        consumer_group: group.to_owned(),
-        topic: c.mq.topic.clone(),
-        queue_id: c.mq.queue_id,
-        queue_offset: c.offset,
-        max_msg_nums: max,
-        // The subscription travels with the pull, so the group needs no heartbeat.
-        sys_flag: pull_flag::SUBSCRIPTION,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".to_owned()),
-        sub_version: 0,
-        expression_type: Some("TAG".to_owned()),
-        ..Default::default()
-    };
-    let instance = ctx.instance().await?;
-    let api = instance.api();
-    let req = RemotingCommand::request(RequestCode::PULL_MESSAGE, &header);
-    let resp = api.invoke(&c.addr, req, api.timeout()).await?;
-    match resp.code {
-        ResponseCode::SUCCESS => {
-            let h: PullMessageResponseHeader = resp.decode_header()?;
-            let body = resp.body.clone().unwrap_or_default();
-            let msgs = decode_messages(&body);
-            Ok((msgs, h.next_begin_offset))
-        }
-        ResponseCode::PULL_NOT_FOUND
-        | ResponseCode::PULL_RETRY_IMMEDIATELY
-        | ResponseCode::PULL_OFFSET_MOVED => {
-            let h: PullMessageResponseHeader = resp.decode_header()?;
-            Ok((Vec::new(), h.next_begin_offset))
-        }
-        code => Err(CliError::Broker {
-            addr: c.addr.clone(),
-            code,
-            remark: resp.remark.clone().unwrap_or_default(),
-        }),
-    }
+    let r = ctx.admin.pull(group, &c.mq, "*", c.offset, max).await?;
+    Ok((r.msgs, r.next_begin_offset))
 }
 
 /// One pulled message on one line.
 pub fn render_consumed(m: &MessageExt, broker: &str) -> String {
-    let body = decompress_body(&m.body, m.sys_flag, MAX_BODY)
-        .map(|b| body_text(&b))
-        .unwrap_or_else(|e| format!("<cannot inflate: {e}>"));
+    // The pull inflated compressed bodies already.
+    let body = body_text(&m.body);
     format!(
         "MSGID: {} | BROKER: {broker} | QID: {} | OFFSET: {} | TAGS: {} | KEYS: {} | \
          STORE: {} | BODY: {body}\n",

@@ -6,11 +6,8 @@ pub mod consumer;
 pub mod message;
 pub mod topic;
 
-use std::sync::Arc;
-
 use clap::{Parser, Subcommand};
-use client::{Admin, ClientConfig, MQClientInstance};
-use protocol::{RemotingCommand, ResponseCode};
+use client::{Admin, ClientConfig};
 
 use crate::error::{CliError, Result};
 
@@ -79,26 +76,6 @@ impl Ctx {
         }
         let admin = Admin::new(config.clone());
         Ok(Self { config, admin })
-    }
-
-    /// The client instance the admin uses (same config, so the same connections).
-    pub async fn instance(&self) -> Result<Arc<MQClientInstance>> {
-        Ok(MQClientInstance::get_or_create(&self.config).await?)
-    }
-
-    /// Sends `req` to `addr` and returns the response if it is SUCCESS.
-    pub async fn invoke_ok(&self, addr: &str, req: RemotingCommand) -> Result<RemotingCommand> {
-        let instance = self.instance().await?;
-        let api = instance.api();
-        let resp = api.invoke(addr, req, api.timeout()).await?;
-        if resp.code != ResponseCode::SUCCESS {
-            return Err(CliError::Broker {
-                addr: addr.to_owned(),
-                code: resp.code,
-                remark: resp.remark.clone().unwrap_or_default(),
-            });
-        }
-        Ok(resp)
     }
 
     /// Closes the connections.

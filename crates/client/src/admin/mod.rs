@@ -5,20 +5,24 @@ mod body;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
-use protocol::body::{ClusterInfo, TopicConfig, TopicRouteData, MASTER_ID};
+use protocol::body::{ClusterInfo, JsonBody, KvTable, TopicConfig, TopicRouteData, MASTER_ID};
 use protocol::header::{
     CreateTopicRequestHeader, GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
     GetTopicStatsInfoRequestHeader, QueryMessageRequestHeader, ViewMessageRequestHeader,
 };
+use protocol::message::sysflag::pull as pull_flag;
 use protocol::message::{decode_message, decode_messages, decode_offset_msg_id};
-use protocol::{RequestCode, ResponseCode};
+use protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 pub use body::{
     Connection, ConsumeStats, ConsumerConnection, OffsetWrapper, TopicOffset, TopicStatsTable,
 };
 
 use crate::client_config::ClientConfig;
+use crate::consumer::pull_api_wrapper::{pull_kernel, PullParams};
+use crate::consumer::{PullResult, Subscription};
 use crate::error::{MQClientError, Result};
 use crate::message::{retry_topic, MessageExt, MessageQueue};
 use crate::mq_client_api::{expect_success, request, MQClientAPI};
@@ -279,6 +283,44 @@ impl Admin {
             .find(|(name, _)| *name == mq.broker_name)
             .map(|(_, addr)| addr)
             .ok_or_else(|| MQClientError::BrokerNotFound(mq.broker_name.clone()))
+    }
+
+    /// One pull of up to `max_nums` messages of `mq` from `offset`, filtered by
+    /// `sub_expression` (`*` or `TagA || TagB`), without long polling and without committing
+    /// anything: what `mqadmin consumeMessage` reads with. The subscription travels with the
+    /// pull, so `group` needs no heartbeat. Compressed bodies come back inflated.
+    pub async fn pull(
+        &self,
+        group: &str,
+        mq: &MessageQueue,
+        sub_expression: &str,
+        offset: i64,
+        max_nums: i32,
+    ) -> Result<PullResult> {
+        let instance = self.instance().await?;
+        let sub = Subscription::new(&mq.topic, sub_expression);
+        let params = PullParams {
+            group,
+            sub: &sub,
+            offset,
+            max_nums,
+            sys_flag: pull_flag::SUBSCRIPTION,
+            commit_offset: 0,
+            suspend: Duration::ZERO,
+            timeout: self.config.mq_client_api_timeout,
+            lite: false,
+        };
+        pull_kernel(instance, mq, params).await
+    }
+
+    /// GET_BROKER_RUNTIME_INFO: the broker's runtime table (versions, TPS, offsets, disk use),
+    /// as `mqadmin clusterList` and `brokerStatus` show it.
+    pub async fn broker_runtime_info(&self, broker_addr: &str) -> Result<BTreeMap<String, String>> {
+        let api = self.api().await?;
+        let req = RemotingCommand::new_request(RequestCode::GET_BROKER_RUNTIME_INFO);
+        let resp = api.invoke(broker_addr, req, api.timeout()).await?;
+        expect_success(broker_addr, &resp)?;
+        Ok(KvTable::decode(resp.body_bytes())?.table)
     }
 
     /// The queue's next offset.

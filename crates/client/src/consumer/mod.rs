@@ -7,7 +7,7 @@ mod listener;
 mod lite_pull_consumer;
 mod offset_store;
 mod process_queue;
-mod pull_api_wrapper;
+pub(crate) mod pull_api_wrapper;
 mod push_consumer;
 mod rebalance_impl;
 
