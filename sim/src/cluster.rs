@@ -83,6 +83,8 @@ pub struct Cluster {
     pub servers: Vec<ServerNode>,
     live: Vec<LiveBroker>,
     clients: Mutex<Vec<(String, NodeId)>>,
+    /// Broker groups an ASYNC_FLUSH power cut took unsynced data from.
+    lossy_cuts: Mutex<Vec<usize>>,
 }
 
 /// Broker group `n`'s name.
@@ -176,7 +178,14 @@ impl Cluster {
             });
             live.push(slot);
         }
-        Self { handle, spec, servers, live, clients: Mutex::new(Vec::new()) }
+        Self {
+            handle,
+            spec,
+            servers,
+            live,
+            clients: Mutex::new(Vec::new()),
+            lossy_cuts: Mutex::new(Vec::new()),
+        }
     }
 
     /// The spec it was built from.
@@ -242,6 +251,16 @@ impl Cluster {
     pub fn incarnation(&self, n: usize) -> Option<(u64, Arc<BrokerController>)> {
         let slot = self.live[n].lock().unwrap_or_else(|e| e.into_inner());
         slot.1.upgrade().map(|c| (slot.0, c))
+    }
+
+    /// Records that a power cut took unsynced data from ASYNC_FLUSH broker group `n`.
+    pub fn mark_lossy_cut(&self, n: usize) {
+        self.lossy_cuts.lock().unwrap_or_else(|e| e.into_inner()).push(n);
+    }
+
+    /// Whether a power cut took unsynced data from ASYNC_FLUSH broker group `n`.
+    pub fn had_lossy_cut(&self, n: usize) -> bool {
+        self.lossy_cuts.lock().unwrap_or_else(|e| e.into_inner()).contains(&n)
     }
 
     /// Broker group `n`'s disk.

@@ -121,6 +121,10 @@ pub struct Crash {
     pub vulnerable_from_ms: u64,
     /// Whether the disk held anything unsynced when the power went.
     pub had_unsynced: bool,
+    /// Each watched queue's end (its max offset) just before the cut: a consumer may have read
+    /// that far, so after a cut that takes back the tail, messages acknowledged later at offsets
+    /// below it reuse offsets the group had already passed.
+    pub ends: BTreeMap<(String, i32), i64>,
 }
 
 /// The nemesis and the faults in force.
@@ -148,6 +152,8 @@ pub struct Nemesis {
     skewed: BTreeSet<NodeId>,
     /// Every broker power cut so far.
     pub crashes: Vec<Crash>,
+    /// The (topic, queue id) pairs whose ends a power cut records.
+    pub watched: Vec<(String, i32)>,
     /// How many faults were injected.
     pub injected: u64,
 }
@@ -178,6 +184,7 @@ impl Nemesis {
             vulnerable_since: BTreeMap::new(),
             skewed: BTreeSet::new(),
             crashes: Vec::new(),
+            watched: Vec::new(),
             injected: 0,
         }
     }
@@ -308,7 +315,9 @@ impl Nemesis {
                         "fsync errors p={p:.2} on {name} for {}",
                         ms(until - now)
                     ));
-                    let since = self.rec.now_ms();
+                    // What was acknowledged since the last good flush is at risk too: the
+                    // first failing fsync may come up to a flush interval after it.
+                    let since = self.rec.now_ms().saturating_sub(ASYNC_LOSS_WINDOW_MS);
                     self.vulnerable_since.entry(b).or_insert(since);
                     self.fsync.insert(b, until);
                 })
@@ -400,14 +409,22 @@ impl Nemesis {
         let before = match server.role {
             Role::Broker(b) => {
                 let disk = self.cluster.broker_disk(b);
-                Some((b, disk.has_unsynced(), disk.stats()))
+                let ends: BTreeMap<(String, i32), i64> = match self.cluster.controller(b) {
+                    Some(c) => self
+                        .watched
+                        .iter()
+                        .map(|(t, q)| ((t.clone(), *q), c.store.max_offset_in_queue(t, *q)))
+                        .collect(),
+                    None => BTreeMap::new(),
+                };
+                Some((b, disk.has_unsynced(), disk.stats(), ends))
             }
             Role::Namesrv => None,
         };
         self.handle.kill(server.id);
         let now_ms = self.rec.now_ms();
         let mut text = format!("{why} {}", server.name);
-        if let Some((b, had_unsynced, s0)) = before {
+        if let Some((b, had_unsynced, s0, ends)) = before {
             let s1 = self.cluster.broker_disk(b).stats();
             text.push_str(&format!(
                 " (unsynced={had_unsynced} pages lost={} kept={} torn={})",
@@ -418,11 +435,15 @@ impl Nemesis {
             let window_start = now_ms.saturating_sub(ASYNC_LOSS_WINDOW_MS);
             let since =
                 self.vulnerable_since.remove(&b).map_or(window_start, |s| s.min(window_start));
+            if had_unsynced && self.cluster.spec().flush == store::FlushDiskType::AsyncFlush {
+                self.cluster.mark_lossy_cut(b);
+            }
             self.crashes.push(Crash {
                 broker: server.name.clone(),
                 at_ms: now_ms,
                 vulnerable_from_ms: since,
                 had_unsynced,
+                ends,
             });
         }
         self.rec.nemesis(&text);

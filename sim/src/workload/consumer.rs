@@ -1,7 +1,7 @@
 //! The consumers: a lite pull consumer assigned every queue of a topic (orderly reads, one
 //! tenure per queue), and push consumers of a group that rebalances as members come and go.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -16,6 +16,10 @@ use crate::cluster::broker_name;
 
 /// How long one poll waits for records.
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
+/// Least time between two commits of the pull consumer (it commits after a poll that returned
+/// records); a commit writes every assigned queue, so committing after every poll would spend
+/// most of a run's events on offset writes.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(300);
 /// Pause before retrying a consumer start that failed (no route yet, name servers down).
 const START_RETRY: Duration = Duration::from_secs(1);
 
@@ -40,7 +44,8 @@ fn queue_id(mq: &MessageQueue) -> QueueId {
 
 /// A lite pull consumer of `group` assigned every queue of `topic`, polling until consumers
 /// stop: records every receipt, commits after every non-empty poll and checks the committed
-/// offsets.
+/// offsets. Once consumers stop it commits a last time and checks that the brokers hold exactly
+/// what it committed.
 pub async fn pull_consumer(
     ctx: Ctx,
     ip: IpAddr,
@@ -65,16 +70,74 @@ pub async fn pull_consumer(
         tokio::time::sleep(START_RETRY).await;
     }
     ctx.rec.assign(process, &group, ids.clone());
+    // Where polling has reached per queue: what a commit sends for it.
+    let mut positions: BTreeMap<QueueId, i64> = BTreeMap::new();
+    // What the history last recorded as committed per queue.
+    let mut recorded: BTreeMap<QueueId, i64> = BTreeMap::new();
+    let mut uncommitted = false;
+    let mut last_commit = tokio::time::Instant::now();
     while !ctx.consumers_stopped() {
         let batch = consumer.poll(POLL_TIMEOUT).await;
         for m in &batch {
-            ctx.on_receive(process, &group, m, None);
+            if ctx.on_receive(process, &group, m, None) {
+                let q = QueueId::new(m.topic.clone(), broker_name_of(&ctx, m), m.queue_id);
+                positions.insert(q, m.queue_offset + 1);
+            }
         }
-        if !batch.is_empty() && consumer.commit_sync().await.is_ok() {
-            ctx.check_committed(&group, &topic, &ids);
+        uncommitted |= !batch.is_empty();
+        if uncommitted && last_commit.elapsed() >= COMMIT_INTERVAL {
+            last_commit = tokio::time::Instant::now();
+            ctx.commit_sent(&group, &positions);
+            if consumer.commit_sync().await.is_ok() {
+                uncommitted = false;
+                record_commits(&ctx, process, &group, &positions, &mut recorded);
+                ctx.check_committed(&group, &topic, &ids);
+            }
         }
     }
+    // The last commit: stray commits have landed by now (the scenario waited), so the brokers
+    // must end up holding exactly these offsets.
+    ctx.commit_sent(&group, &positions);
+    let mut committed = false;
+    for _ in 0..FINAL_COMMIT_ATTEMPTS {
+        if consumer.commit_sync().await.is_ok() {
+            committed = true;
+            break;
+        }
+        tokio::time::sleep(START_RETRY).await;
+    }
+    if committed {
+        record_commits(&ctx, process, &group, &positions, &mut recorded);
+        ctx.check_committed_exactly(&group, &topic, &positions);
+    } else {
+        ctx.violation(format!(
+            "{group}'s last commit after healing was not acknowledged in {FINAL_COMMIT_ATTEMPTS} attempts"
+        ));
+    }
     consumer.shutdown().await;
+}
+
+/// Attempts of the last commit (a second apart).
+const FINAL_COMMIT_ATTEMPTS: usize = 10;
+
+/// The broker group whose store holds `m`.
+fn broker_name_of(ctx: &Ctx, m: &client::MessageExt) -> String {
+    ctx.cluster.broker_of_store_host(&m.store_host).unwrap_or_default()
+}
+
+/// Records the acknowledged commit of every queue whose position moved since last recorded.
+fn record_commits(
+    ctx: &Ctx,
+    process: ProcessId,
+    group: &str,
+    positions: &BTreeMap<QueueId, i64>,
+    recorded: &mut BTreeMap<QueueId, i64>,
+) {
+    for (q, &offset) in positions {
+        if recorded.insert(q.clone(), offset) != Some(offset) {
+            ctx.rec.commit(process, group, q.clone(), offset);
+        }
+    }
 }
 
 /// A push consumer of `group` on `topic` that records every message and runs until `stop`

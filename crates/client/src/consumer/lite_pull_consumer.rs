@@ -240,7 +240,7 @@ impl LitePullConsumer {
                 loop {
                     tokio::time::sleep(period).await;
                     let Some(imp) = weak.upgrade() else { return };
-                    imp.commit_all(true).await;
+                    let _ = imp.commit_all(true).await;
                 }
             });
             *imp.auto_commit_task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
@@ -274,7 +274,7 @@ impl LitePullConsumer {
                 task.abort();
             }
             if imp.options.auto_commit {
-                imp.commit_all(false).await;
+                let _ = imp.commit_all(false).await;
             }
             imp.rebalance.shutdown(imp.as_ref()).await;
             imp.instance.unregister_consumer(&imp.group).await;
@@ -300,10 +300,11 @@ impl LitePullConsumer {
         })
     }
 
-    /// Writes the offsets of polled messages to the brokers and waits for them.
+    /// Writes the offsets of polled messages to the brokers and waits for them. An error
+    /// means some queue's offset may not have reached its broker (every queue is still tried);
+    /// the next commit writes it again.
     pub async fn commit_sync(&self) -> Result<()> {
-        self.imp()?.commit_all(false).await;
-        Ok(())
+        self.imp()?.commit_all(false).await
     }
 
     /// The offset the broker holds for `mq` (`None`: never committed).
@@ -367,7 +368,7 @@ impl LitePullConsumerImpl {
     }
 
     /// Copies polled offsets into the offset store and writes them.
-    async fn commit_all(&self, oneway: bool) {
+    async fn commit_all(&self, oneway: bool) -> Result<()> {
         let owned = self.rebalance.process_queues();
         let mut mqs = BTreeSet::new();
         for (mq, pq) in owned {
@@ -379,7 +380,7 @@ impl LitePullConsumerImpl {
             }
             mqs.insert(mq);
         }
-        self.offset_store.persist_all(&mqs, oneway).await;
+        self.offset_store.persist_all(&mqs, oneway).await
     }
 
     async fn pull_loop(self: Arc<Self>, mq: MessageQueue, pq: Arc<ProcessQueue>, mut offset: i64) {

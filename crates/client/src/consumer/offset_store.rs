@@ -64,17 +64,30 @@ impl OffsetTable {
 }
 
 /// A consumer group's offsets: remote (clustering) or local (broadcasting).
+///
+/// Writes to the brokers go out one at a time (`writing`), each carrying the queue's offset as
+/// it is when the write is sent. Without that, the periodic persist (which used to snapshot the
+/// table, then send queue after queue, awaiting each) could send a queue's offset after a
+/// commit had already sent a higher one for it on the same connection, and the broker, which
+/// keeps the last commit it receives, moved back.
 pub struct OffsetStore {
     group: String,
     instance: Arc<MQClientInstance>,
     remote: bool,
     table: OffsetTable,
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl OffsetStore {
     /// A store writing to the brokers (`remote`) or kept only in memory.
     pub(crate) fn new(group: String, instance: Arc<MQClientInstance>, remote: bool) -> Self {
-        Self { group, instance, remote, table: OffsetTable::default() }
+        Self {
+            group,
+            instance,
+            remote,
+            table: OffsetTable::default(),
+            writing: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// See [`OffsetTable::update`].
@@ -105,35 +118,48 @@ impl OffsetStore {
     }
 
     /// Writes the offsets of `mqs` to their brokers (one-way for the periodic persist, awaited
-    /// when a queue is let go or the consumer stops).
-    pub async fn persist_all(&self, mqs: &BTreeSet<MessageQueue>, oneway: bool) {
+    /// when a queue is let go, on a commit or when the consumer stops). Every queue is tried;
+    /// the first failure is returned (for one-way writes, only a failure to send).
+    pub async fn persist_all(&self, mqs: &BTreeSet<MessageQueue>, oneway: bool) -> Result<()> {
         if !self.remote {
-            return;
+            return Ok(());
         }
-        for (mq, offset) in self.table.snapshot() {
-            if mqs.contains(&mq) {
-                self.persist_one(&mq, offset, oneway).await;
+        let _one = self.writing.lock().await;
+        let mut outcome = Ok(());
+        for mq in mqs {
+            // Read at send time: a commit that ran while this one waited is not undone.
+            let Some(offset) = self.table.get(mq) else { continue };
+            let res = self.persist_one(mq, offset, oneway).await;
+            if outcome.is_ok() {
+                outcome = res;
             }
         }
+        outcome
     }
 
     /// Writes one queue's offset (awaited).
-    pub async fn persist(&self, mq: &MessageQueue) {
-        if let (true, Some(offset)) = (self.remote, self.table.get(mq)) {
-            self.persist_one(mq, offset, false).await;
+    pub async fn persist(&self, mq: &MessageQueue) -> Result<()> {
+        if !self.remote {
+            return Ok(());
+        }
+        let _one = self.writing.lock().await;
+        match self.table.get(mq) {
+            Some(offset) => self.persist_one(mq, offset, false).await,
+            None => Ok(()),
         }
     }
 
-    async fn persist_one(&self, mq: &MessageQueue, offset: i64, oneway: bool) {
+    async fn persist_one(&self, mq: &MessageQueue, offset: i64, oneway: bool) -> Result<()> {
         let res = async {
             let addr =
                 self.instance.find_broker_address_refreshing(&mq.broker_name, &mq.topic).await?;
             self.instance.api().update_consumer_offset(&addr, &self.group, mq, offset, oneway).await
         }
         .await;
-        if let Err(e) = res {
+        if let Err(e) = &res {
             debug!(group = %self.group, ?mq, offset, error = %e, "offset persist failed");
         }
+        res
     }
 
     /// Forgets `mq` (after persisting it).

@@ -384,7 +384,7 @@ impl PushConsumerImpl {
                             offset = r.next_begin_offset;
                             pq.clear();
                             self.offset_store.update_offset(&mq, offset, false);
-                            self.offset_store.persist(&mq).await;
+                            let _ = self.offset_store.persist(&mq).await;
                         }
                     }
                 }

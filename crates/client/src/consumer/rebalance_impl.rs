@@ -200,7 +200,9 @@ impl RebalanceImpl {
         owned.pq.set_dropped();
         owned.task.abort();
         hooks.before_drop(mq);
-        self.offset_store.persist(mq).await;
+        // A failure is logged by the store; the new owner then starts from the last offset
+        // that did reach the broker (redelivery, not loss).
+        let _ = self.offset_store.persist(mq).await;
         self.offset_store.remove_offset(mq);
         info!(group = %self.group, ?mq, "queue dropped");
     }
@@ -237,14 +239,14 @@ impl RebalanceImpl {
         for mq in &mqs {
             hooks.before_drop(mq);
         }
-        self.offset_store.persist_all(&mqs, false).await;
+        let _ = self.offset_store.persist_all(&mqs, false).await;
         self.table().clear();
     }
 
     /// Writes the offsets of the owned queues one-way (the periodic persist).
     pub async fn persist_offsets(&self) {
         let mqs: BTreeSet<MessageQueue> = self.table().keys().cloned().collect();
-        self.offset_store.persist_all(&mqs, true).await;
+        let _ = self.offset_store.persist_all(&mqs, true).await;
     }
 
     /// Where a newly owned queue starts (reference §6.3): the broker's stored offset, else by
