@@ -86,6 +86,8 @@ pub struct BrokerConfig {
     pub short_polling_time_mills: u64,
     /// `flushConsumerOffsetInterval`: ms between consumer offset persists (5 s).
     pub flush_consumer_offset_interval: u64,
+    /// `flushDelayOffsetInterval`: ms between persists of `config/delayOffset.json` (10 s).
+    pub flush_delay_offset_interval: u64,
     /// `channelExpiredTimeout`: a client silent this long is unregistered (120 s).
     pub channel_expired_timeout: u64,
     /// Most pull requests held at once by long polling; beyond it a pull is answered
@@ -137,6 +139,7 @@ impl Default for BrokerConfig {
             long_polling_enable: true,
             short_polling_time_mills: 1_000,
             flush_consumer_offset_interval: 5_000,
+            flush_delay_offset_interval: 10_000,
             channel_expired_timeout: 120_000,
             max_held_pull_requests: 100_000,
             max_client_groups: 10_000,

@@ -9,6 +9,7 @@ use remoting::{ConfigError, Properties};
 use store::{FlushDiskType, MessageStoreConfig};
 
 use crate::broker_config::{BrokerConfig, BrokerRole};
+use crate::schedule::DelayLevelTable;
 
 /// RocketMQ keys that are accepted but have no effect here (thread pools, features handled
 /// elsewhere or not at all); they are logged at start, not reported as unknown.
@@ -79,6 +80,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "shortPollingTimeMills",
     "flushConsumerOffsetInterval",
     "channelExpiredTimeout",
+    "flushDelayOffsetInterval",
     "maxHeldPullRequests",
     "defaultQueryMaxNum",
     "traceOn",
@@ -151,6 +153,7 @@ pub fn load(p: &Properties) -> Result<LoadedConfig, ConfigError> {
     set(&mut b.short_polling_time_mills, p.get_u64("shortPollingTimeMills")?);
     set(&mut b.flush_consumer_offset_interval, p.get_u64("flushConsumerOffsetInterval")?);
     set(&mut b.channel_expired_timeout, p.get_u64("channelExpiredTimeout")?);
+    set(&mut b.flush_delay_offset_interval, p.get_u64("flushDelayOffsetInterval")?);
     set(&mut b.max_held_pull_requests, p.get_u64("maxHeldPullRequests")?.map(|n| n as usize));
     set(&mut b.default_query_max_num, p.get_i32("defaultQueryMaxNum")?);
     set(&mut b.trace_on, p.get_bool("traceOn")?);
@@ -200,7 +203,14 @@ pub fn load(p: &Properties) -> Result<LoadedConfig, ConfigError> {
     set(&mut s.max_hash_slot_num, p.get_u32("maxHashSlotNum")?);
     set(&mut s.max_index_num, p.get_u32("maxIndexNum")?);
     set(&mut s.message_index_enable, p.get_bool("messageIndexEnable")?);
-    set(&mut s.message_delay_level, string("messageDelayLevel")?);
+    // Read by the store (the schedule queues' tags codes) and by the schedule service; checked
+    // here so that a bad level is reported with its line rather than silently dropped.
+    set(
+        &mut s.message_delay_level,
+        p.get_with("messageDelayLevel", |v| {
+            DelayLevelTable::parse(v).map(|_| v.trim().to_owned())
+        })?,
+    );
 
     if let Err(message) = b.validate() {
         let key = message.split_whitespace().next().unwrap_or("broker.conf").to_owned();
@@ -235,6 +245,7 @@ pub fn config_items(b: &BrokerConfig, s: &MessageStoreConfig) -> Vec<(&'static s
         ("shortPollingTimeMills", b.short_polling_time_mills.to_string()),
         ("flushConsumerOffsetInterval", b.flush_consumer_offset_interval.to_string()),
         ("channelExpiredTimeout", b.channel_expired_timeout.to_string()),
+        ("flushDelayOffsetInterval", b.flush_delay_offset_interval.to_string()),
         ("maxHeldPullRequests", b.max_held_pull_requests.to_string()),
         ("defaultQueryMaxNum", b.default_query_max_num.to_string()),
         ("traceOn", b.trace_on.to_string()),
@@ -297,6 +308,16 @@ mod tests {
         assert_eq!(load(&bad).unwrap_err().line, 2);
         let bad = Properties::parse("deleteWhen=25\n", "b.conf").unwrap();
         assert!(load(&bad).is_err());
+        let bad = Properties::parse("brokerName=b\n\nmessageDelayLevel=1s 5x\n", "b.conf").unwrap();
+        let e = load(&bad).unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (3, "messageDelayLevel"));
+        assert!(e.to_string().starts_with("b.conf:3: messageDelayLevel"), "{e}");
+        let ok =
+            Properties::parse("messageDelayLevel=1s 2s\nflushDelayOffsetInterval=500\n", "b.conf")
+                .unwrap();
+        let ok = load(&ok).unwrap();
+        assert_eq!(ok.store.message_delay_level, "1s 2s");
+        assert_eq!(ok.broker.flush_delay_offset_interval, 500);
         let items = config_items(&c.broker, &c.store);
         assert!(items.iter().any(|(k, v)| *k == "brokerName" && v == "b"));
     }

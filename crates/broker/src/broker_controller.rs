@@ -1,6 +1,7 @@
 //! The broker's shared state and lifecycle (RocketMQ `BrokerController`): the store, the
 //! managers, the long polling service, the two listening ports, and the periodic tasks
-//! (name server registration, consumer offset persistence, idle client scan).
+//! (name server registration, consumer offset persistence, idle client scan), and on a master
+//! the schedule service's delivery tasks.
 //!
 //! [`BrokerController::start`] is the one entry point, used by the `mqbroker` binary and by the
 //! simulation; [`BrokerHandle::shutdown`] stops it gracefully.
@@ -28,6 +29,7 @@ use crate::processor;
 use crate::producer_manager::ProducerManager;
 use crate::pull_request_hold_service::{self, PullRequestHoldService};
 use crate::rebalance_lock_manager::RebalanceLockManager;
+use crate::schedule::ScheduleMessageService;
 use crate::subscription_group_manager::SubscriptionGroupManager;
 use crate::topic_config_manager::TopicConfigManager;
 
@@ -48,6 +50,8 @@ pub struct BrokerController {
     pub pull_request_hold_service: PullRequestHoldService,
     pub rebalance_lock_manager: RebalanceLockManager,
     pub broker_outer_api: BrokerOuterApi,
+    /// Delay levels and delay offsets; its delivery tasks run on a master only.
+    pub schedule_message_service: Arc<ScheduleMessageService>,
     /// Messages stored and delivered since start.
     pub stats: BrokerStats,
     /// `brokerIP1:listenPort`: stamped into every record and offsetMsgId.
@@ -108,6 +112,11 @@ impl BrokerController {
         .await?;
         let store_host = SocketAddr::new(config.broker_ip1, port);
 
+        // Before the store takes its config: the levels must parse, or the broker does not start.
+        let schedule_message_service = Arc::new(ScheduleMessageService::load(
+            disk.clone(),
+            &store_config.message_delay_level,
+        )?);
         let store = MessageStore::open(disk.clone(), store_config)?;
         let topic_config_manager = TopicConfigManager::load(disk.clone(), &config)?;
         topic_config_manager.persist()?;
@@ -136,6 +145,7 @@ impl BrokerController {
             subscription_group_manager,
             pull_request_hold_service: hold,
             broker_outer_api: BrokerOuterApi::new(),
+            schedule_message_service,
             stats: BrokerStats::default(),
             store_host,
             boot_timestamp: rt::clock::now_millis() as i64,
@@ -173,6 +183,16 @@ impl BrokerController {
             tokio::spawn(scan_clients_loop(controller.clone(), stop.clone())),
             tokio::spawn(register_loop(controller.clone(), stop.clone())),
         ];
+        // RocketMQ runs the schedule service on the master only: a slave's copy of the schedule
+        // queues is delivered by its master, and a slave cannot put.
+        let mut tasks = tasks;
+        if controller.config.is_master() {
+            tasks.extend(controller.schedule_message_service.start(
+                &controller.store,
+                Duration::from_millis(controller.config.flush_delay_offset_interval.max(100)),
+                &stop,
+            ));
+        }
         Ok(BrokerHandle { controller, main: Some(main), vip: Some(vip), stop, tasks })
     }
 
@@ -219,11 +239,12 @@ impl BrokerController {
             .await
     }
 
-    /// Persists the topic table, the groups and the offsets.
+    /// Persists the topic table, the groups, the consumer offsets and the delay offsets.
     pub fn persist_all(&self) -> Result<()> {
         self.consumer_offset_manager.persist()?;
         self.topic_config_manager.persist()?;
-        self.subscription_group_manager.persist()
+        self.subscription_group_manager.persist()?;
+        self.schedule_message_service.persist()
     }
 }
 
@@ -297,8 +318,8 @@ impl BrokerHandle {
         &self.controller
     }
 
-    /// Graceful stop: stop the periodic tasks, unregister from every name server, close the
-    /// ports, persist offsets/topics/groups, then flush the store and write its checkpoint.
+    /// Graceful stop: stop the periodic tasks (and the schedule service's), unregister from every name server, close the
+    /// ports, persist offsets/topics/groups/delay offsets, then flush the store and write its checkpoint.
     pub async fn shutdown(mut self) -> Result<()> {
         let c = self.controller.clone();
         self.stop.set();

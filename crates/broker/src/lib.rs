@@ -17,13 +17,13 @@
 //! - admin (the default processor): UPDATE_AND_CREATE_TOPIC 17, GET_ALL_TOPIC_CONFIG 21,
 //!   GET_BROKER_CONFIG 26, GET_BROKER_RUNTIME_INFO 28, SEARCH_OFFSET_BY_TIMESTAMP 29,
 //!   GET_MAX_OFFSET 30, GET_MIN_OFFSET 31, GET_EARLIEST_MSG_STORETIME 32, LOCK_BATCH_MQ 41,
-//!   UNLOCK_BATCH_MQ 42, GET_ALL_CONSUMER_OFFSET 43, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200,
+//!   UNLOCK_BATCH_MQ 42, GET_ALL_CONSUMER_OFFSET 43, GET_ALL_DELAY_OFFSET 45, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200,
 //!   GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, GET_TOPIC_STATS_INFO 202,
 //!   GET_CONSUMER_CONNECTION_LIST 203, GET_CONSUME_STATS 208, DELETE_TOPIC_IN_BROKER 215.
 //!
-//! Everything else is answered REQUEST_CODE_NOT_SUPPORTED. Not yet here: transactions (half
-//! messages are refused with NO_PERMISSION) and the schedule service (a DELAY property is kept
-//! on the message but does not hold it back).
+//! Messages with a DELAY level (and consumer send-backs) are held back by the schedule service
+//! (`schedule`). Everything else is answered REQUEST_CODE_NOT_SUPPORTED. Not yet here:
+//! transactions (half messages are refused with NO_PERMISSION).
 
 pub mod admin_body;
 pub mod broker2client;
@@ -42,6 +42,7 @@ pub mod processor;
 pub mod producer_manager;
 pub mod pull_request_hold_service;
 pub mod rebalance_lock_manager;
+pub mod schedule;
 pub mod subscription_group_manager;
 pub mod topic_config_manager;
 pub mod topic_validator;

@@ -36,9 +36,12 @@ async fn send_back_goes_to_retry_then_dlq() {
     let r = b.invoke(send_back(offset, "RG", Some(1))).await;
     assert_eq!(r.code, ResponseCode::SUCCESS, "{r:?}");
     store.wait_dispatched(store.max_phy_offset()).await;
-    let r = b.invoke(pull("RG", "%RETRY%RG", 0, 0, "*", 0, 0)).await;
+    // The retry copy waits out its back-off (level 3, 10 s) in the schedule topic's queue 2
+    // before it reaches %RETRY%RG; tests/schedule.rs follows it there.
+    let r = b.invoke(pull("RG", "SCHEDULE_TOPIC_XXXX", 2, 0, "*", 0, 0)).await;
     assert_eq!(r.code, 0, "{r:?}");
     let retried = decode_body(&r).remove(0);
+    assert_eq!(retried.property("REAL_TOPIC"), Some("%RETRY%RG"));
     assert_eq!(&retried.body[..], b"payload");
     assert_eq!(retried.reconsume_times, 1);
     assert_eq!(retried.property("RETRY_TOPIC"), Some("RT"));

@@ -65,6 +65,12 @@ fn dispatch(c: &BrokerController, r: &RemotingCommand) -> RemotingCommand {
             json_body(r, &c.consumer_offset_manager.serialize_wrapper())
                 .map(|b| success(r).with_body(b))
         }
+        // RocketMQ answers with the schedule service's encoded offset table, the same JSON as
+        // `config/delayOffset.json`.
+        RequestCode::GET_ALL_DELAY_OFFSET => {
+            json_body(r, &c.schedule_message_service.offset_table())
+                .map(|b| success(r).with_body(b))
+        }
         RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => update_subscription_group(c, r),
         RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => {
             json_body(r, &c.subscription_group_manager.wrapper()).map(|b| success(r).with_body(b))

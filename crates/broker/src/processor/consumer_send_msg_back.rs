@@ -2,8 +2,9 @@
 //! a consumer hands back a message it failed to consume; the broker stores a copy on the
 //! group's retry topic, or on its dead-letter topic once the retries are used up.
 //!
-//! Delay levels are recorded in the DELAY property, but without the schedule service the copy
-//! is deliverable at once.
+//! A retry copy is delayed (RocketMQ's back-off): level = the request's delayLevel if > 0, else
+//! 3 + reconsume times, so it goes through the schedule topic and reaches the retry topic once
+//! the level's delay has passed. A dead-letter copy is stored at once.
 
 use protocol::body::perm;
 use protocol::code::version;
@@ -100,7 +101,12 @@ pub async fn consumer_send_msg_back(
         .unwrap_or_else(|| msg.msg_id());
     properties.insert(props::ORIGIN_MESSAGE_ID.to_owned(), origin);
     properties.insert(props::WAIT.to_owned(), "false".to_owned());
-    if !to_dlq {
+    // The store appends its own record CRC; the consumed record's would be a stale duplicate.
+    properties.remove(props::CRC32);
+    if to_dlq {
+        // Nothing consumes a dead-letter topic on a schedule: keep it out of the schedule topic.
+        properties.remove(props::DELAY);
+    } else {
         let level =
             if h.delay_level == 0 { msg.reconsume_times.saturating_add(3) } else { h.delay_level };
         properties.insert(props::DELAY.to_owned(), level.to_string());
@@ -118,6 +124,9 @@ pub async fn consumer_send_msg_back(
     inner.store_host = c.store_host;
     inner.reconsume_times = msg.reconsume_times.saturating_add(1);
     inner.properties = properties;
+    if let Err(e) = c.schedule_message_service.transform_delay_level_message(&mut inner) {
+        return err(ResponseCode::MESSAGE_ILLEGAL, e.to_string());
+    }
     let result = c.store.put_message(&inner).await;
     match result.status {
         PutMessageStatus::PutOk => success(request),

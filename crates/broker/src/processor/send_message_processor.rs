@@ -143,6 +143,8 @@ async fn send_message(
         Ok(v) => v,
         Err(resp) => return resp,
     };
+    // handle_retry_and_dlq moved an exhausted retry to the dead-letter topic.
+    let diverted_to_dlq = topic != header.topic;
     let mut sys_flag = header.sys_flag;
     if sysflag::transaction_type(sys_flag) == sysflag::TRANSACTION_PREPARED_TYPE
         || header.properties.as_deref().and_then(|p| find_property(p, props::TRAN_MSG))
@@ -228,15 +230,40 @@ async fn send_message(
             Ok(p) => p,
             Err(resp) => return error_response(request, resp.0, resp.1),
         };
-        let msg = MessageExtBrokerInner {
+        let mut msg = MessageExtBrokerInner {
             body: request.body.clone().unwrap_or_default(),
             tags_code: tags_code(find_property(&properties, props::TAGS)),
             properties,
             ..template
         };
+        if let Err(resp) = handle_schedule_message(c, &mut msg, diverted_to_dlq) {
+            return error_response(request, resp.0, resp.1);
+        }
         c.store.put_message(&msg).await
     };
     put_result_response(c, request, queue_id, &result)
+}
+
+/// RocketMQ `HookUtils.handleScheduleMessage`: a message asking for a delay level is stored in
+/// the schedule topic instead (see `schedule::transform`); the SendResult still names the
+/// queue the producer chose, as RocketMQ answers with the request's queue id. A retry diverted
+/// to the dead-letter topic is not delayed: RocketMQ's handleRetryAndDLQ sets its DELAY to 0,
+/// and so does this.
+fn handle_schedule_message(
+    c: &BrokerController,
+    msg: &mut MessageExtBrokerInner,
+    diverted_to_dlq: bool,
+) -> Result<(), (i32, String)> {
+    let bad = |e: protocol::ProtocolError| (ResponseCode::MESSAGE_ILLEGAL, e.to_string());
+    if diverted_to_dlq {
+        if find_property(&msg.properties, props::DELAY).is_some() {
+            let mut map = props::parse_properties(&msg.properties);
+            map.insert(props::DELAY.to_owned(), "0".to_owned());
+            msg.properties = props::properties_to_string(&map).map_err(bad)?;
+        }
+        return Ok(());
+    }
+    c.schedule_message_service.transform_delay_level_message(msg).map(drop).map_err(bad)
 }
 
 /// Adds UNIQ_KEY (if the producer did not) and CLUSTER to a message's properties.
