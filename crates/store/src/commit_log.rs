@@ -25,7 +25,7 @@ use crate::record::{
     is_prepared_or_rollback, read_i32, CrcCheck, BLANK_MAGIC, END_FILE_MIN_BLANK_LENGTH,
     PROP_CRC_LEN,
 };
-use crate::record_encoder::{encode_record, Placement};
+use crate::record_encoder::{encode_record, Encoded, Placement, INLINE_LIMIT};
 use crate::status::PutMessageStatus;
 
 pub const COMMIT_LOG_DIR: &str = "commitlog";
@@ -55,6 +55,8 @@ impl AppendOutcome {
 struct Appender {
     /// The "topicQueueTable": next queue offset of every topic/queue.
     topic_queue_table: HashMap<String, HashMap<i32, i64>>,
+    /// A record being encoded (`record_encoder`), reused between puts.
+    scratch: Vec<u8>,
     /// Queue offset of each record of the batch being appended, reused between puts.
     queue_offsets: Vec<i64>,
     /// How far the prefaulter has been asked to warm the log.
@@ -112,6 +114,7 @@ impl CommitLog {
             append_prop_crc,
             appender: Mutex::new(Appender {
                 topic_queue_table: HashMap::new(),
+                scratch: Vec::with_capacity(INLINE_LIMIT),
                 queue_offsets: Vec::new(),
                 prefault_requested: 0,
                 current: None,
@@ -320,18 +323,26 @@ impl CommitLog {
         start: u64,
         store_timestamp: i64,
     ) -> Result<(), PutMessageStatus> {
-        let Appender { current, queue_offsets, .. } = a;
+        let Appender { current, queue_offsets, scratch, .. } = a;
         let seg = self.segment_for_write(current, start)?;
+        let failed = |e| {
+            tracing::error!(error = %e, "CommitLog write failed");
+            PutMessageStatus::UnknownError
+        };
         let mut pos = start;
         for (m, &queue_offset) in msgs.iter().zip(queue_offsets.iter()) {
             let at = Placement { queue_offset, physical_offset: pos as i64, store_timestamp };
-            let rec = encode_record(m, at, self.append_prop_crc, self.record_len(m));
-            for piece in rec.pieces(m) {
-                seg.write(pos, piece).map_err(|e| {
-                    tracing::error!(error = %e, "CommitLog write failed");
-                    PutMessageStatus::UnknownError
-                })?;
-                pos += piece.len() as u64;
+            match encode_record(m, at, self.append_prop_crc, self.record_len(m), scratch) {
+                Encoded::Whole(rec) => {
+                    seg.write(pos, rec).map_err(failed)?;
+                    pos += rec.len() as u64;
+                }
+                Encoded::Pieces(pieces) => {
+                    for piece in pieces {
+                        seg.write(pos, piece).map_err(failed)?;
+                        pos += piece.len() as u64;
+                    }
+                }
             }
         }
         Ok(())

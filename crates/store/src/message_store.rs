@@ -262,6 +262,13 @@ impl MessageStore {
         self.inner.commit_log.flush()
     }
 
+    /// Faults in the next `bytes` of the CommitLog (creating segments as needed) and returns when
+    /// done, so that appends into them take no page fault. Blocks: call it outside the async
+    /// workers (at startup, or between benchmark samples); the put path has its own warmer.
+    pub fn prefault_commit_log(&self, bytes: u64) -> Result<()> {
+        prefault::prefault_now(&self.inner.commit_log, bytes)
+    }
+
     /// Syncs ConsumeQueues and index and writes the checkpoint now.
     pub fn checkpoint(&self) -> Result<StoreCheckpoint> {
         flush::write_checkpoint(&self.inner)

@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use tokio::sync::{watch, Notify};
 
+use crate::commit_log::CommitLog;
+use crate::error::{IoContext, Result};
 use crate::message_store::StoreInner;
 
 /// How far past the write position the pages are kept warm.
@@ -92,4 +94,21 @@ pub(crate) async fn prefault_loop(store: Arc<StoreInner>, mut stop: watch::Recei
             }
         }
     }
+}
+
+/// Faults in the next `bytes` of the CommitLog now, creating the segments they fall in, and
+/// returns when done (a blocking call: for startup and benchmarks, which want appends measured
+/// without page faults, not for the put path). A segment created here is an empty segment past
+/// the end, which recovery already removes if a crash leaves it unused.
+pub(crate) fn prefault_now(log: &CommitLog, bytes: u64) -> Result<()> {
+    let file_size = log.file_size();
+    let mut pos = log.max_offset();
+    let to = pos.saturating_add(bytes);
+    while pos < to {
+        let seg = log.files().get_or_create(pos)?;
+        let end = to.min(seg.start() + file_size);
+        seg.file().prefault(pos - seg.start(), end - pos).ctx("prefault", seg.path())?;
+        pos = end;
+    }
+    Ok(())
 }

@@ -2,49 +2,27 @@
 //! path, with every field final: the appender knows the record's queue offset, physical offset
 //! and store time before it encodes, so nothing is patched afterwards.
 //!
-//! Why not `MessageExtBrokerInner::encode`: that writes the whole record, body included, into one
-//! buffer through `BufMut` and computes the body CRC itself, so the store copied the body twice
-//! (into the buffer, then into the segment), read it twice more for the whole-record CRC and
-//! patched fields afterwards. Here the fixed fields and the short middle (topic, lengths) are
-//! laid out in stack arrays, the body and the properties are copied once, straight from the
-//! message into the segment, and the body is read twice by the CRC (its own CRC is a field the
-//! whole-record CRC covers). Joining CRCs with `crc32fast::Hasher::combine` instead was tried:
-//! its matrix method cost more than a second pass over a 1 KiB body.
+//! Why not `MessageExtBrokerInner::encode`: that writes through `BufMut` and computes the body CRC
+//! itself, so the store used to copy the body into a buffer, copy the buffer into the segment,
+//! patch fields and then read the whole record again for the whole-record CRC. Here:
+//! - a record of at most [`INLINE_LIMIT`] bytes is laid out whole in the appender's scratch
+//!   buffer and CRC-checked in one call over contiguous bytes, then written with one copy (for
+//!   small records the fixed cost of each CRC call and each write dominated the profile);
+//! - a larger record is written in pieces (head, body, middle, properties, CRC property), the body
+//!   and properties straight from the message, so the body is copied once.
+//!
+//! Either way the body is read twice by the CRC (its own CRC is a field the whole-record CRC
+//! covers). Joining CRCs with `crc32fast::Hasher::combine` instead was tried: its matrix method
+//! cost more than a second pass over a 1 KiB body.
 
-use protocol::message::MessageExtBrokerInner;
-use protocol::message::MessageVersion;
+use std::net::{IpAddr, SocketAddr};
+
+use protocol::message::{MessageExtBrokerInner, MessageVersion};
 
 use crate::record::{put_crc_digits, PROPERTY_CRC32, PROP_CRC_LEN};
 
-/// Fixed fields up to BODYLENGTH with two IPv6 hosts.
-const MAX_HEAD_LEN: usize = 112;
-/// TOPICLENGTH (at most 2), the topic (the store accepts at most 127 bytes), PROPERTIESLENGTH.
-const MAX_MID_LEN: usize = 2 + 127 + 2;
-
-/// One record, encoded around the message's body and properties, which are written from the
-/// message itself. In the log: `head`, body, `mid`, properties, `crc_prop` (if any).
-#[derive(Debug, Clone)]
-pub(crate) struct EncodedRecord {
-    head: [u8; MAX_HEAD_LEN],
-    head_len: usize,
-    mid: [u8; MAX_MID_LEN],
-    mid_len: usize,
-    crc_prop: [u8; PROP_CRC_LEN],
-    crc_prop_len: usize,
-}
-
-impl EncodedRecord {
-    /// The record's pieces in log order; `m` is the message it was encoded from.
-    pub fn pieces<'a>(&'a self, m: &'a MessageExtBrokerInner) -> [&'a [u8]; 5] {
-        [
-            &self.head[..self.head_len],
-            &m.body[..],
-            &self.mid[..self.mid_len],
-            m.properties.as_bytes(),
-            &self.crc_prop[..self.crc_prop_len],
-        ]
-    }
-}
+/// Largest record laid out whole in the scratch buffer.
+pub(crate) const INLINE_LIMIT: usize = 2048;
 
 /// The fields the appender decides.
 #[derive(Debug, Clone, Copy)]
@@ -54,87 +32,104 @@ pub(crate) struct Placement {
     pub store_timestamp: i64,
 }
 
-/// Writes big-endian fields into a stack array.
-struct Cursor<'a> {
-    buf: &'a mut [u8],
-    len: usize,
+/// An encoded record as the byte ranges to write, in log order.
+#[derive(Debug)]
+pub(crate) enum Encoded<'a> {
+    /// The whole record.
+    Whole(&'a [u8]),
+    /// Head, body, middle (topic and lengths), properties, CRC property (may be empty).
+    Pieces([&'a [u8]; 5]),
 }
 
-impl Cursor<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
+fn put_host(out: &mut Vec<u8>, addr: &SocketAddr) {
+    match addr.ip() {
+        IpAddr::V4(ip) => out.extend_from_slice(&ip.octets()),
+        IpAddr::V6(ip) => out.extend_from_slice(&ip.octets()),
     }
-
-    fn put_host(&mut self, addr: &std::net::SocketAddr) {
-        match addr.ip() {
-            std::net::IpAddr::V4(ip) => self.put(&ip.octets()),
-            std::net::IpAddr::V6(ip) => self.put(&ip.octets()),
-        }
-        self.put(&i32::from(addr.port()).to_be_bytes());
-    }
+    out.extend_from_slice(&i32::from(addr.port()).to_be_bytes());
 }
 
-/// Encodes `m` at `at`. `total_len` must be the record's stored size (`encoded_len`, plus
-/// [`PROP_CRC_LEN`] with `with_crc_prop`); the caller validated the topic (at most 127 bytes of
-/// `[%|a-zA-Z0-9_-]`) and the properties' length, so nothing below can overflow or truncate.
-pub(crate) fn encode_record(
-    m: &MessageExtBrokerInner,
+/// Fields up to and including BODYLENGTH.
+fn put_head(out: &mut Vec<u8>, m: &MessageExtBrokerInner, at: Placement, total: usize, crc: u32) {
+    out.extend_from_slice(&(total as i32).to_be_bytes());
+    out.extend_from_slice(&m.version().magic().to_be_bytes());
+    out.extend_from_slice(&((crc & 0x7FFF_FFFF) as i32).to_be_bytes());
+    out.extend_from_slice(&m.queue_id.to_be_bytes());
+    out.extend_from_slice(&m.flag.to_be_bytes());
+    out.extend_from_slice(&at.queue_offset.to_be_bytes());
+    out.extend_from_slice(&at.physical_offset.to_be_bytes());
+    out.extend_from_slice(&m.effective_sys_flag().to_be_bytes());
+    out.extend_from_slice(&m.born_timestamp.to_be_bytes());
+    put_host(out, &m.born_host);
+    out.extend_from_slice(&at.store_timestamp.to_be_bytes());
+    put_host(out, &m.store_host);
+    out.extend_from_slice(&m.reconsume_times.to_be_bytes());
+    out.extend_from_slice(&m.prepared_transaction_offset.to_be_bytes());
+    out.extend_from_slice(&(m.body.len() as i32).to_be_bytes());
+}
+
+/// TOPICLENGTH, TOPIC and PROPERTIESLENGTH (which counts the CRC property).
+fn put_mid(out: &mut Vec<u8>, m: &MessageExtBrokerInner, crc_prop_len: usize) {
+    match m.version() {
+        MessageVersion::V1 => out.push(m.topic.len() as u8),
+        MessageVersion::V2 => out.extend_from_slice(&(m.topic.len() as i16).to_be_bytes()),
+    }
+    out.extend_from_slice(m.topic.as_bytes());
+    out.extend_from_slice(&((m.properties.len() + crc_prop_len) as i16).to_be_bytes());
+}
+
+/// The CRC property carrying `crc`.
+fn put_crc_prop(out: &mut Vec<u8>, crc: u32) {
+    out.extend_from_slice(PROPERTY_CRC32);
+    out.push(0x01);
+    let at = out.len();
+    out.extend_from_slice(&[b'0'; 10]);
+    put_crc_digits(&mut out[at..], crc & 0x7FFF_FFFF);
+    out.push(0x02);
+}
+
+/// Encodes `m` at `at` using `scratch` (cleared first). `total_len` must be the record's stored
+/// size (`encoded_len`, plus [`PROP_CRC_LEN`] with `with_crc_prop`); the caller validated the
+/// topic and the properties' length, so the length casts cannot truncate.
+pub(crate) fn encode_record<'a>(
+    m: &'a MessageExtBrokerInner,
     at: Placement,
     with_crc_prop: bool,
     total_len: usize,
-) -> EncodedRecord {
-    let mut rec = EncodedRecord {
-        head: [0; MAX_HEAD_LEN],
-        head_len: 0,
-        mid: [0; MAX_MID_LEN],
-        mid_len: 0,
-        crc_prop: [0; PROP_CRC_LEN],
-        crc_prop_len: 0,
-    };
+    scratch: &'a mut Vec<u8>,
+) -> Encoded<'a> {
+    scratch.clear();
     let body = &m.body[..];
-    let version = m.version();
-    let body_crc = crc32fast::hash(body) & 0x7FFF_FFFF;
-    let mut c = Cursor { buf: &mut rec.head, len: 0 };
-    c.put(&(total_len as i32).to_be_bytes());
-    c.put(&version.magic().to_be_bytes());
-    c.put(&(body_crc as i32).to_be_bytes());
-    c.put(&m.queue_id.to_be_bytes());
-    c.put(&m.flag.to_be_bytes());
-    c.put(&at.queue_offset.to_be_bytes());
-    c.put(&at.physical_offset.to_be_bytes());
-    c.put(&m.effective_sys_flag().to_be_bytes());
-    c.put(&m.born_timestamp.to_be_bytes());
-    c.put_host(&m.born_host);
-    c.put(&at.store_timestamp.to_be_bytes());
-    c.put_host(&m.store_host);
-    c.put(&m.reconsume_times.to_be_bytes());
-    c.put(&m.prepared_transaction_offset.to_be_bytes());
-    c.put(&(body.len() as i32).to_be_bytes());
-    rec.head_len = c.len;
-    let mut c = Cursor { buf: &mut rec.mid, len: 0 };
-    match version {
-        MessageVersion::V1 => c.put(&[m.topic.len() as u8]),
-        MessageVersion::V2 => c.put(&(m.topic.len() as i16).to_be_bytes()),
-    }
-    c.put(m.topic.as_bytes());
+    let props = m.properties.as_bytes();
     let crc_prop_len = if with_crc_prop { PROP_CRC_LEN } else { 0 };
-    c.put(&((m.properties.len() + crc_prop_len) as i16).to_be_bytes());
-    rec.mid_len = c.len;
+    let body_crc = crc32fast::hash(body);
+    put_head(scratch, m, at, total_len, body_crc);
+    if total_len <= INLINE_LIMIT {
+        scratch.extend_from_slice(body);
+        put_mid(scratch, m, crc_prop_len);
+        scratch.extend_from_slice(props);
+        if with_crc_prop {
+            let crc = crc32fast::hash(scratch);
+            put_crc_prop(scratch, crc);
+        }
+        debug_assert_eq!(scratch.len(), total_len);
+        return Encoded::Whole(scratch);
+    }
+    let head_len = scratch.len();
+    put_mid(scratch, m, crc_prop_len);
+    let mid_len = scratch.len() - head_len;
     if with_crc_prop {
         let mut crc = crc32fast::Hasher::new();
-        for piece in &rec.pieces(m)[..4] {
-            crc.update(piece);
-        }
-        let record_crc = crc.finalize() & 0x7FFF_FFFF;
-        rec.crc_prop[..8].copy_from_slice(PROPERTY_CRC32);
-        rec.crc_prop[8] = 0x01;
-        put_crc_digits(&mut rec.crc_prop[9..19], record_crc);
-        rec.crc_prop[19] = 0x02;
-        rec.crc_prop_len = PROP_CRC_LEN;
+        crc.update(&scratch[..head_len]);
+        crc.update(body);
+        crc.update(&scratch[head_len..]);
+        crc.update(props);
+        put_crc_prop(scratch, crc.finalize());
     }
-    debug_assert_eq!(rec.pieces(m).iter().map(|p| p.len()).sum::<usize>(), total_len);
-    rec
+    let (head, rest) = scratch.split_at(head_len);
+    let (mid, crc_prop) = rest.split_at(mid_len);
+    debug_assert_eq!(head.len() + body.len() + mid.len() + props.len() + crc_prop.len(), total_len);
+    Encoded::Pieces([head, body, mid, props, crc_prop])
 }
 
 #[cfg(test)]
@@ -167,8 +162,17 @@ mod tests {
 
     fn assemble(m: &MessageExtBrokerInner, at: Placement, crc: bool) -> Vec<u8> {
         let total = m.encoded_len() + if crc { PROP_CRC_LEN } else { 0 };
-        let e = encode_record(m, at, crc, total);
-        let rec = e.pieces(m).concat();
+        let mut scratch = Vec::new();
+        let rec = match encode_record(m, at, crc, total, &mut scratch) {
+            Encoded::Whole(w) => {
+                assert!(total <= INLINE_LIMIT);
+                w.to_vec()
+            }
+            Encoded::Pieces(p) => {
+                assert!(total > INLINE_LIMIT);
+                p.concat()
+            }
+        };
         assert_eq!(rec.len(), total);
         rec
     }
