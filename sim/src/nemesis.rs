@@ -528,15 +528,20 @@ impl Nemesis {
         rt::clock::sim::reset_all();
         self.skewed.clear();
         self.rec.nemesis("healed: network, pauses, kills, disks, clocks");
-        // Let in-flight flushes finish, then restart what is poisoned.
+        // Let in-flight flushes finish and restarted brokers come up, then power-cycle every
+        // broker whose store is poisoned or that cannot start: a file whose fsync failed keeps
+        // failing every fsync until the machine restarts (as Linux after "fsyncgate"), so a
+        // broker restarted while fsync errors were on fails its recovery until then.
         tokio::time::sleep(Duration::from_secs(1)).await;
         for b in 0..self.cluster.spec().brokers {
-            let poisoned = self.cluster.controller(b).and_then(|c| c.store.poison_reason());
-            if let Some(reason) = poisoned {
+            let why = match self.cluster.controller(b) {
+                Some(c) => c.store.poison_reason().map(|r| format!("poisoned ({r})")),
+                None => Some("not up (its start keeps failing)".to_owned()),
+            };
+            if let Some(why) = why {
                 let i = self.cluster.spec().namesrvs + b;
-                self.rec
-                    .note(&format!("heal: {} poisoned ({reason})", self.cluster.broker(b).name));
-                self.kill(i, "kill poisoned");
+                self.rec.note(&format!("heal: {} {why}", self.cluster.broker(b).name));
+                self.kill(i, "power-cycle");
                 self.restart(i);
             }
         }

@@ -5,8 +5,9 @@
 //! 1. setup: servers start, the topic is created, consumers then producers start;
 //! 2. safety: the nemesis injects faults for [`Scenario::safety`] while producers send and
 //!    consumers read (push-consumer groups also change membership);
-//! 3. healing: every fault ends (poisoned brokers restart); producers keep sending for
-//!    [`POST_HEAL_SENDS`] and at least one send must be acknowledged (producers resume);
+//! 3. healing: every fault ends (brokers poisoned or unable to start are power-cycled);
+//!    producers keep sending for [`POST_HEAL_SENDS`] and at least one send must be
+//!    acknowledged (producers resume);
 //! 4. drain: producers stop, the drain marker is recorded, and every acknowledged message must
 //!    reach the group within [`LIVENESS_BOUND`] of the heal;
 //! 5. verdict: the history checker, the run-time invariants and the durability contract.
