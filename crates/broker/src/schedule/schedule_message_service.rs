@@ -253,7 +253,86 @@ async fn persist_loop(service: Arc<ScheduleMessageService>, period: Duration, st
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use bytes::Bytes;
+    use protocol::message::properties::encode_properties;
+    use protocol::message::MessageExtBrokerInner;
+    use rt::disk::{SimDisk, SimDiskConfig};
+    use store::MessageStoreConfig;
+
     use super::*;
+
+    fn store_config() -> MessageStoreConfig {
+        MessageStoreConfig {
+            mapped_file_size_commit_log: 64 * 1024,
+            mapped_file_size_consume_queue: 20 * 64,
+            max_hash_slot_num: 16,
+            max_index_num: 64,
+            ..MessageStoreConfig::default()
+        }
+    }
+
+    fn delayed(level: &str) -> MessageExtBrokerInner {
+        let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+        MessageExtBrokerInner {
+            topic: "T".into(),
+            queue_id: 1,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: host,
+            store_timestamp: 0,
+            store_host: host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: Bytes::from_static(b"b"),
+            properties: encode_properties([("DELAY", level), ("UNIQ_KEY", "U")]).unwrap(),
+            tags_code: 0,
+        }
+    }
+
+    /// The head waits until due, is then re-put and the offset moves past it; a re-put the
+    /// store refuses leaves the offset where it was, to be retried.
+    #[tokio::test]
+    async fn delivers_when_due_and_never_skips_a_refused_re_put() {
+        let disk = SimDisk::new(SimDiskConfig::with_seed(3)).as_disk_ref();
+        let store = MessageStore::open(disk.clone(), store_config()).unwrap();
+        store.start().unwrap();
+        let service = ScheduleMessageService::load(disk, "1s 1h").unwrap();
+        let mut failures = 0;
+        assert_eq!(service.deliver_due(&store, 1, &mut failures).await, POLL_INTERVAL);
+
+        for level in ["1", "2"] {
+            let mut m = delayed(level);
+            assert!(service.transform_delay_level_message(&mut m).unwrap());
+            assert_eq!(store.put_message(&m).await.status, PutMessageStatus::PutOk);
+        }
+        store.wait_dispatched(store.max_phy_offset()).await;
+        // Level 2 (1 h) is not due: wait, at most MAX_WAIT, and stay put.
+        assert_eq!(service.deliver_due(&store, 2, &mut failures).await, MAX_WAIT);
+        assert_eq!(service.offset(2), 0);
+        // Level 1 (1 s): not due at once, then due.
+        let wait = service.deliver_due(&store, 1, &mut failures).await;
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
+        assert_eq!(service.offset(1), 0);
+        tokio::time::sleep(wait + Duration::from_millis(20)).await;
+        assert_eq!(service.deliver_due(&store, 1, &mut failures).await, POLL_INTERVAL);
+        assert_eq!(service.offset(1), 1);
+        store.wait_dispatched(store.max_phy_offset()).await;
+        assert_eq!(store.max_offset_in_queue("T", 1), 1);
+
+        // Another due message, but the store has stopped taking puts.
+        let mut m = delayed("1");
+        assert!(service.transform_delay_level_message(&mut m).unwrap());
+        assert_eq!(store.put_message(&m).await.status, PutMessageStatus::PutOk);
+        store.wait_dispatched(store.max_phy_offset()).await;
+        tokio::time::sleep(Duration::from_millis(1_020)).await;
+        store.shutdown().await.unwrap();
+        assert_eq!(service.deliver_due(&store, 1, &mut failures).await, retry_backoff(0));
+        assert_eq!(service.deliver_due(&store, 1, &mut failures).await, retry_backoff(1));
+        assert_eq!(service.offset(1), 1, "a refused re-put is retried, not skipped");
+    }
 
     #[test]
     fn backoff_doubles_up_to_a_cap() {
