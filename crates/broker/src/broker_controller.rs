@@ -169,7 +169,7 @@ impl BrokerController {
         );
 
         let stop = Arc::new(rt::sync::Latch::new());
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(pull_request_hold_service::run_wake_worker(
                 controller.clone(),
                 wake_rx,
@@ -185,7 +185,6 @@ impl BrokerController {
         ];
         // RocketMQ runs the schedule service on the master only: a slave's copy of the schedule
         // queues is delivered by its master, and a slave cannot put.
-        let mut tasks = tasks;
         if controller.config.is_master() {
             tasks.extend(controller.schedule_message_service.start(
                 &controller.store,
@@ -318,8 +317,9 @@ impl BrokerHandle {
         &self.controller
     }
 
-    /// Graceful stop: stop the periodic tasks (and the schedule service's), unregister from every name server, close the
-    /// ports, persist offsets/topics/groups/delay offsets, then flush the store and write its checkpoint.
+    /// Graceful stop: stop the periodic tasks (the schedule service's too), unregister from
+    /// every name server, close the ports, persist offsets/topics/groups/delay offsets, then
+    /// flush the store and write its checkpoint.
     pub async fn shutdown(mut self) -> Result<()> {
         let c = self.controller.clone();
         self.stop.set();

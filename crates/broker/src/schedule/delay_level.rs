@@ -1,5 +1,5 @@
-//! The delay levels (RocketMQ `messageDelayLevel`, parsed by `ScheduleMessageService.parseDelayLevel`)
-//! and the deliver-time arithmetic of one scheduled message.
+//! The delay levels (RocketMQ `messageDelayLevel`, which its `ScheduleMessageService` parses in
+//! `parseDelayLevel`) and the deliver-time arithmetic of one scheduled message.
 
 /// RocketMQ's default `messageDelayLevel`: 18 levels, level 1 = 1 s ... level 18 = 2 h.
 pub const DEFAULT_MESSAGE_DELAY_LEVEL: &str =

@@ -150,7 +150,8 @@ impl ScheduleMessageService {
                 // A queue entry whose record cannot be read can never be delivered; RocketMQ
                 // skips it too rather than stall the level behind it.
                 Some(Err(e)) => {
-                    tracing::error!(level, offset, error = %e, "unreadable scheduled message skipped");
+                    let e = e.to_string();
+                    tracing::error!(level, offset, e, "unreadable scheduled message skipped");
                     self.offset_table.update_offset(level, offset + 1);
                     continue;
                 }
@@ -169,7 +170,13 @@ impl ScheduleMessageService {
             let inner = match message_timeup(&msg) {
                 Ok(inner) => inner,
                 Err(e) => {
-                    tracing::error!(level, offset, error = %e, "scheduled message without a destination skipped");
+                    let e = e.to_string();
+                    tracing::error!(
+                        level,
+                        offset,
+                        e,
+                        "scheduled message has no destination, skipped"
+                    );
                     self.offset_table.update_offset(level, offset + 1);
                     continue;
                 }
