@@ -32,6 +32,8 @@ fn store_config() -> MessageStoreConfig {
         mapped_file_size_consume_queue: 1000 * 20,
         max_hash_slot_num: 1000,
         max_index_num: 4000,
+        // Retries wait out level 3 + reconsumeTimes; short levels keep the retry tests quick.
+        message_delay_level: ["1s"; 18].join(" "),
         ..MessageStoreConfig::default()
     }
 }
