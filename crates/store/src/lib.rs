@@ -1,6 +1,7 @@
 //! Apogee's storage engine, RocketMQ's store rebuilt on the `rt::disk` seam (DESIGN.md §4):
 //!
-//! - [`commit_log`]: every message in arrival order, in fixed-size segments, CRC per record.
+//! - [`commit_log`]: every message in arrival order, in fixed-size segments, CRC per record;
+//!   `record_encoder` lays the records out and `prefault` warms the pages ahead of the appender.
 //! - [`flush`]: ASYNC_FLUSH and SYNC_FLUSH (group commit), and the checkpoint task.
 //! - [`dispatch`]: follows the CommitLog and builds the [`consume_queue`]s and the index
 //!   ([`index_file`], [`index_service`]), and wakes long polling.
