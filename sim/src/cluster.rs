@@ -263,6 +263,13 @@ impl Cluster {
         self.lossy_cuts.lock().unwrap_or_else(|e| e.into_inner()).contains(&n)
     }
 
+    /// How many times broker group `n` has started (its incarnation number once it is up).
+    /// Unlike [`Cluster::incarnation`], this does not depend on whether the last incarnation's
+    /// controller is still alive somewhere.
+    pub fn starts(&self, n: usize) -> u64 {
+        self.live[n].lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+
     /// Broker group `n`'s disk.
     pub fn broker_disk(&self, n: usize) -> SimDisk {
         rt::disk::sim_plugin::disk_of(self.broker(n).id)

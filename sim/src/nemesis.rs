@@ -152,6 +152,8 @@ pub struct Nemesis {
     skewed: BTreeSet<NodeId>,
     /// Every broker power cut so far.
     pub crashes: Vec<Crash>,
+    /// Broker -> how many times it had started when it was last killed.
+    starts_at_kill: BTreeMap<usize, u64>,
     /// The (topic, queue id) pairs whose ends a power cut records.
     pub watched: Vec<(String, i32)>,
     /// How many faults were injected.
@@ -184,6 +186,7 @@ impl Nemesis {
             vulnerable_since: BTreeMap::new(),
             skewed: BTreeSet::new(),
             crashes: Vec::new(),
+            starts_at_kill: BTreeMap::new(),
             watched: Vec::new(),
             injected: 0,
         }
@@ -417,6 +420,7 @@ impl Nemesis {
                         .collect(),
                     None => BTreeMap::new(),
                 };
+                self.starts_at_kill.insert(b, self.cluster.starts(b));
                 Some((b, disk.has_unsynced(), disk.stats(), ends))
             }
             Role::Namesrv => None,
@@ -534,9 +538,13 @@ impl Nemesis {
         // broker restarted while fsync errors were on fails its recovery until then.
         tokio::time::sleep(Duration::from_secs(1)).await;
         for b in 0..self.cluster.spec().brokers {
+            // Up means started since it was last killed: the controller of the incarnation
+            // before a kill can outlive it, so its presence proves nothing.
+            let started =
+                self.cluster.starts(b) > self.starts_at_kill.get(&b).copied().unwrap_or(0);
             let why = match self.cluster.controller(b) {
-                Some(c) => c.store.poison_reason().map(|r| format!("poisoned ({r})")),
-                None => Some("not up (its start keeps failing)".to_owned()),
+                Some(c) if started => c.store.poison_reason().map(|r| format!("poisoned ({r})")),
+                _ => Some("not up (its start keeps failing)".to_owned()),
             };
             if let Some(why) = why {
                 let i = self.cluster.spec().namesrvs + b;
