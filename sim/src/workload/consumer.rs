@@ -91,7 +91,7 @@ pub async fn pull_consumer(
             if consumer.commit_sync().await.is_ok() {
                 uncommitted = false;
                 record_commits(&ctx, process, &group, &positions, &mut recorded);
-                ctx.check_committed(&group, &topic, &ids);
+                ctx.check_committed(&group, &topic, &ids, false);
             }
         }
     }
@@ -177,7 +177,7 @@ pub async fn push_consumer(
         let queues: BTreeSet<QueueId> = consumer.assignment().iter().map(queue_id).collect();
         queues.into_iter().collect()
     };
-    ctx.check_committed(&group, &topic, &ids);
+    ctx.check_committed(&group, &topic, &ids, true);
     let _ = stop.await;
     consumer.shutdown().await;
     ctx.rec.note(&format!("p{process} push consumer of {group} left"));
@@ -187,5 +187,5 @@ pub async fn push_consumer(
 /// its own schedule, so the check runs from the driver between membership changes.
 pub fn check_group(ctx: &Ctx, group: &str, topic: &str, queues: i32) {
     let ids: Vec<QueueId> = all_queues(ctx, topic, queues).iter().map(queue_id).collect();
-    ctx.check_committed(group, topic, &ids);
+    ctx.check_committed(group, topic, &ids, true);
 }
