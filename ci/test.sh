@@ -88,9 +88,15 @@ step "simulation build, warnings denied" sim_build_without_warnings
 step "simulation tests, default seeds" env MADSIM_TEST_SEED="${MADSIM_TEST_SEED:-1}" \
     APOGEE_EXPECT_SIM=1 cargo sim --workspace
 # The sweep covers the packages whose simulations pass across seeds. The cluster scenarios of
-# apogee-sim run above at their default seed; their sweep still finds open bugs (a committed
-# offset going back, ASYNC_FLUSH loss outside the flush window), and they join the sweep when
-# those are fixed: `cargo xtask sim --seeds 1..50 -p apogee-sim` shows them.
+# apogee-sim run above at their default seed. Their own sweep (the four scenarios take about
+# 3.5 s of both cores per seed, so seeds 1..101 run in under 6 minutes) still fails on seeds
+# whose nemesis makes an fsync fail while a CommitLog segment is being created (48 and 55 in
+# 1..101): the store then refuses every put with SYSTEM_ERROR without poisoning itself, so
+# healing never restarts it. The scenarios join as their own step once that store bug is fixed:
+#   cargo xtask sim --seeds 1..101 --jobs 2 --check-determinism 0 -p apogee-sim \
+#       --test ordered --test ordered_async --test queue --test batch
+# (trace_hash stays out of that sweep: a run that restarts a broker does not yet give the same
+# trace in two fresh processes.)
 step "simulation sweep, seeds $SIM_SEEDS" cargo xtask sim --seeds "$SIM_SEEDS" --jobs "$SIM_JOBS" \
     --check-determinism 0 -p apogee-rt -p apogee-store -p apogee-remoting -p apogee-namesrv \
     -p apogee-broker -p apogee-client
