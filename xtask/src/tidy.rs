@@ -12,6 +12,11 @@
 //!   `jepsen/` drives real processes on real clocks and is exempt from them. A binary's entry
 //!   point may read files (its config) and exit the process. `sim/` may read the simulator's
 //!   global clock and seeded RNG directly.
+//! - Replay rules (`no-unbiased-select`, `no-watch`), same scope as the seam rules: tokio draws
+//!   from a thread-local generator seeded by a process-wide counter to pick a `select!` branch and
+//!   a `watch` waiter queue, so two runs of one seed in one process (the determinism check; tests
+//!   of one binary run in parallel) would diverge. `select!` is written `biased;`, and a flag many
+//!   tasks wait on is an `rt::sync::Latch`.
 //! - `banned-crate`: only `crates/rt` names `memmap2`; only `crates/rt` and `sim/` name `madsim`.
 //!   Checked in manifests (dev-dependencies excepted) and in non-test Rust code.
 //! - `no-unwrap` / `no-panic`: no `.unwrap()`, `.expect(`, `panic!`, `unreachable!`, `todo!` or
@@ -28,8 +33,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Crates whose non-test code may not use panicking shortcuts: everything that handles bytes
-/// from a socket, a file or a config. Add namesrv, broker, ha and client as they land.
-pub const CORE_CRATES: &[&str] = &["rt", "protocol", "store", "checker"];
+/// from a socket, a file or a config. Add each new crate of that kind (ha, proxy, ...).
+pub const CORE_CRATES: &[&str] =
+    &["rt", "protocol", "store", "checker", "remoting", "namesrv", "broker", "client"];
 
 /// Longest allowed `.rs` file: past this a file holds more than one concept.
 pub const MAX_LINES: usize = 1000;
@@ -52,6 +58,8 @@ const RULES: &[&str] = &[
     "no-exit",
     "no-joinset",
     "no-into-split",
+    "no-unbiased-select",
+    "no-watch",
     "banned-crate",
     "no-unwrap",
     "no-panic",
@@ -94,28 +102,41 @@ pub fn check(root: &Path) -> io::Result<Report> {
         let bytes = fs::read(file)?;
         sources.push((relative(root, file), String::from_utf8_lossy(&bytes).into_owned()));
     }
-    let madsim_only = madsim_only_modules(&sources);
+    let madsim_only = gated_modules(&sources, "#[cfg(madsim)]");
+    let test_only = gated_modules(&sources, "#[cfg(test)]");
     let mut report = Report { files: files.len(), violations: Vec::new() };
     for (rel, text) in &sources {
         if rel.ends_with("Cargo.toml") {
             report.violations.extend(check_manifest(rel, text));
         } else {
-            let gated = madsim_only.iter().any(|m| rel == m || rel.starts_with(&format!("{m}/")));
-            report.violations.extend(check_source_gated(rel, text, gated));
+            let under = |mods: &[String]| {
+                mods.iter().any(|m| rel == m || rel.starts_with(&format!("{m}/")))
+            };
+            let gate = Gate { madsim_only: under(&madsim_only), test_only: under(&test_only) };
+            report.violations.extend(check_source_gated(rel, text, gate));
         }
     }
     Ok(report)
 }
 
-/// Files and folders of modules declared under `#[cfg(madsim)]` (`#[cfg(madsim)] mod sim;`):
-/// simulation-only code, which never sees production input. Paths are relative, without `.rs`
-/// for folders; a module's file is returned as is.
-fn madsim_only_modules(sources: &[(String, String)]) -> Vec<String> {
+/// How a file's module is declared elsewhere.
+#[derive(Clone, Copy, Default)]
+struct Gate {
+    /// Under `#[cfg(madsim)]`: simulation-only code, which never sees production input.
+    madsim_only: bool,
+    /// Under `#[cfg(test)]` (`#[cfg(test)] mod tests;`): test code in a file of its own.
+    test_only: bool,
+}
+
+/// Files and folders of modules declared under `attr` (`#[cfg(madsim)] mod sim;`,
+/// `#[cfg(test)] mod tests;`). Paths are relative, without `.rs` for folders; a module's file is
+/// returned as is.
+fn gated_modules(sources: &[(String, String)], attr: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (rel, text) in sources {
         let Some(parent) = rel.strip_suffix(".rs") else { continue };
         let code = lex(text).code;
-        let gated = cfg_lines(&code, "#[cfg(madsim)]");
+        let gated = cfg_lines(&code, attr);
         // Where a child module's files live: beside lib.rs/main.rs/mod.rs, or in a folder named
         // after any other file.
         let base = match parent.rsplit_once('/') {
@@ -366,13 +387,14 @@ const PANIC_PATTERNS: &[Pattern] = &[
 
 /// Checks one Rust source file; `rel` decides which rules apply.
 pub fn check_source(rel: &str, text: &str) -> Vec<Violation> {
-    check_source_gated(rel, text, false)
+    check_source_gated(rel, text, Gate::default())
 }
 
-/// Checks one Rust source file; `madsim_only` says its module is declared under
-/// `#[cfg(madsim)]` elsewhere.
-fn check_source_gated(rel: &str, text: &str, madsim_only: bool) -> Vec<Violation> {
-    let scope = scope_of(rel);
+/// Checks one Rust source file; `gate` says how its module is declared elsewhere.
+fn check_source_gated(rel: &str, text: &str, gate: Gate) -> Vec<Violation> {
+    let mut scope = scope_of(rel);
+    // A test module in a file of its own is test code, like one inline under `#[cfg(test)]`.
+    scope.test_path |= gate.test_only;
     let lexed = lex(text);
     let raw: Vec<&str> = text.lines().collect();
     let raw_line = |idx: usize| raw.get(idx).copied().unwrap_or("");
@@ -380,7 +402,7 @@ fn check_source_gated(rel: &str, text: &str, madsim_only: bool) -> Vec<Violation
     // Simulation-only code is test infrastructure: it never handles production input, so it may
     // panic like a test does. The seam and crate rules still apply to it.
     let madsim_lines = cfg_lines(&lexed.code, "#[cfg(madsim)]");
-    let madsim_only = madsim_only || file_gated(&lexed.code, "#![cfg(madsim)]");
+    let madsim_only = gate.madsim_only || file_gated(&lexed.code, "#![cfg(madsim)]");
 
     let mut out = Vec::new();
     let line_count = raw.len();
@@ -408,6 +430,12 @@ fn check_source_gated(rel: &str, text: &str, madsim_only: bool) -> Vec<Violation
                 if matches_pattern(code, p) {
                     hits.push((p.rule, p.why));
                 }
+            }
+            if code.contains("select!") && !biased_select(&lexed.code, idx) {
+                hits.push(("no-unbiased-select", UNBIASED_SELECT));
+            }
+            if matches_pattern(code, &pat("watch::", "no-watch", WATCH)) {
+                hits.push(("no-watch", WATCH));
             }
             if let Some(what) = braced_std_use(code) {
                 let rule = if what == "fs" { "no-fs" } else { "no-thread" };
@@ -447,6 +475,26 @@ fn check_source_gated(rel: &str, text: &str, madsim_only: bool) -> Vec<Violation
     // Stable, so rules found on one line keep their order.
     out.sort_by_key(|v| v.line);
     out
+}
+
+const UNBIASED_SELECT: &str =
+    "tokio picks the first branch from a process-seeded generator; write `biased;` first";
+const WATCH: &str = "its waiters wake in a process-seeded order; use rt::sync::Latch";
+
+/// Whether the `select!` on line `idx` starts with `biased;` (on its line or the next non-empty
+/// one).
+fn biased_select(code: &[String], idx: usize) -> bool {
+    let Some(line) = code.get(idx) else { return true };
+    let after = line.split_once("select!").map_or("", |(_, rest)| rest);
+    let after = after.trim_start().trim_start_matches(['{', '(']).trim_start();
+    if !after.is_empty() {
+        return after.starts_with("biased;");
+    }
+    code[idx + 1..]
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty())
+        .is_some_and(|l| l.starts_with("biased;"))
 }
 
 fn violation(rel: &str, idx: usize, rule: &'static str, why: &str, raw: &str) -> Violation {

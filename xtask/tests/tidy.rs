@@ -352,3 +352,42 @@ fn clean_code_passes() {
         vec![]
     );
 }
+
+#[test]
+fn unbiased_select_and_watch_are_reported_outside_rt() {
+    let src = "async fn f() {\n\
+               \x20   tokio::select! {\n\
+               \x20       _ = a() => {}\n\
+               \x20       _ = b() => {}\n\
+               \x20   }\n\
+               \x20   tokio::select! {\n\
+               \x20       biased;\n\
+               \x20       _ = a() => {}\n\
+               \x20   }\n\
+               \x20   tokio::select! { biased; _ = a() => {} }\n\
+               \x20   let (tx, _) = tokio::sync::watch::channel(0);\n\
+               \x20   let w = stopwatch::start();\n\
+               }\n";
+    assert_eq!(
+        places(&[("crates/foo/src/lib.rs", src), ("crates/rt/src/lib.rs", src)]),
+        vec![
+            place("crates/foo/src/lib.rs:2", "no-unbiased-select"),
+            place("crates/foo/src/lib.rs:11", "no-watch")
+        ]
+    );
+    // Test code may use them: it is not replayed inside another run's process state.
+    assert!(places(&[("crates/foo/tests/t.rs", src)]).is_empty());
+}
+
+#[test]
+fn a_test_module_in_its_own_file_is_test_code() {
+    let body = "fn t() {\n    x.unwrap();\n}\n";
+    let gated = places(&[
+        ("crates/store/src/lib.rs", "#[cfg(test)]\nmod tests;\n"),
+        ("crates/store/src/tests.rs", body),
+    ]);
+    assert!(gated.is_empty(), "{gated:?}");
+    let plain =
+        places(&[("crates/store/src/lib.rs", "mod tests;\n"), ("crates/store/src/tests.rs", body)]);
+    assert_eq!(plain, vec![place("crates/store/src/tests.rs:2", "no-unwrap")]);
+}

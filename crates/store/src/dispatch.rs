@@ -8,8 +8,6 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::watch;
-
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::consume_queue_table::ConsumeQueueTable;
@@ -103,7 +101,7 @@ pub(crate) struct DispatchTargets<'a> {
 #[derive(Debug)]
 pub(crate) struct Dispatcher {
     reput_from: Mutex<u64>,
-    dispatched: watch::Sender<u64>,
+    dispatched: rt::sync::Watermark,
     last_store_timestamp: AtomicI64,
     delay_levels: Vec<i64>,
 }
@@ -112,7 +110,7 @@ impl Dispatcher {
     pub fn new(delay_levels: Vec<i64>) -> Self {
         Self {
             reput_from: Mutex::new(0),
-            dispatched: watch::Sender::new(0),
+            dispatched: rt::sync::Watermark::new(0),
             last_store_timestamp: AtomicI64::new(0),
             delay_levels,
         }
@@ -121,12 +119,12 @@ impl Dispatcher {
     /// Sets where dispatching continues from.
     pub fn reset(&self, offset: u64) {
         *self.reput_from.lock().unwrap_or_else(|e| e.into_inner()) = offset;
-        self.dispatched.send_replace(offset);
+        self.dispatched.reset(offset);
     }
 
     /// CommitLog offset up to which every record is dispatched.
     pub fn dispatched(&self) -> u64 {
-        *self.dispatched.borrow()
+        self.dispatched.get()
     }
 
     /// Store time of the last record dispatched.
@@ -134,8 +132,9 @@ impl Dispatcher {
         self.last_store_timestamp.load(Ordering::Acquire)
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.dispatched.subscribe()
+    /// Resolves once every record below `offset` is dispatched.
+    pub async fn wait_dispatched(&self, offset: u64) {
+        self.dispatched.wait_for(offset).await;
     }
 
     /// Dispatches every record from the current position up to `limit`. Returns the new
@@ -205,7 +204,8 @@ impl Dispatcher {
             Ok(())
         })();
         *guard = pos;
-        self.dispatched.send_replace(pos);
+        // Only `reset` moves the position back; a pass starts where the last one ended.
+        self.dispatched.advance(pos);
         result.map(|()| pos)
     }
 

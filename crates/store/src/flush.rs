@@ -10,7 +10,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use rt::sync::Latch;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::StoreCheckpoint;
 use crate::message_store::StoreInner;
@@ -82,17 +83,19 @@ fn drain(requests: &mut GroupCommitReceiver, batch: &mut Vec<GroupCommitRequest>
 pub(crate) async fn group_commit_loop(
     store: Arc<StoreInner>,
     mut requests: GroupCommitReceiver,
-    mut stop: watch::Receiver<bool>,
+    stop: Arc<Latch>,
 ) {
     let mut batch = Vec::new();
     let mut last_group = 0usize;
     loop {
         tokio::select! {
+            biased;
+            // Writers still queued at the stop are served below, after the loop.
+            _ = stop.wait() => break,
             req = requests.recv() => match req {
                 Some(req) => batch.push(req),
                 None => break,
             },
-            _ = stop.changed() => break,
         }
         drain(&mut requests, &mut batch);
         let mut quiet = 0;
@@ -116,12 +119,13 @@ pub(crate) async fn group_commit_loop(
 
 /// The ASYNC_FLUSH flush task: sync every `flushIntervalCommitLog`, on the blocking pool (an
 /// interval's worth of data can take a second to write).
-pub(crate) async fn async_flush_loop(store: Arc<StoreInner>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn async_flush_loop(store: Arc<StoreInner>, stop: Arc<Latch>) {
     let period = Duration::from_millis(store.config.flush_interval_commit_log.max(1));
     loop {
         tokio::select! {
+            biased;
+            _ = stop.wait() => break,
             _ = tokio::time::sleep(period) => {}
-            _ = stop.changed() => break,
         }
         let s = Arc::clone(&store);
         let result = match rt::task::spawn_blocking(move || s.commit_log.flush()).await {
@@ -136,12 +140,13 @@ pub(crate) async fn async_flush_loop(store: Arc<StoreInner>, mut stop: watch::Re
 }
 
 /// The ConsumeQueue/index flush and checkpoint task.
-pub(crate) async fn checkpoint_loop(store: Arc<StoreInner>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn checkpoint_loop(store: Arc<StoreInner>, stop: Arc<Latch>) {
     let period = Duration::from_millis(store.config.flush_interval_consume_queue.max(1));
     loop {
         tokio::select! {
+            biased;
+            _ = stop.wait() => break,
             _ = tokio::time::sleep(period) => {}
-            _ = stop.changed() => break,
         }
         if let Err(e) = write_checkpoint(&store) {
             tracing::error!(error = %e, "ConsumeQueue flush or checkpoint failed");

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use protocol::message::MessageExtBrokerInner;
 use rt::disk::DiskRef;
-use tokio::sync::{oneshot, watch, Notify};
+use rt::sync::Latch;
+use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
 use crate::checkpoint::{create_abort_file, remove_abort_file, StoreCheckpoint};
@@ -50,7 +51,7 @@ pub(crate) struct StoreInner {
     group_commit_rx: Mutex<Option<GroupCommitReceiver>>,
     listener: RwLock<Option<Arc<dyn MessageArrivingListener>>>,
     running: AtomicBool,
-    stop: watch::Sender<bool>,
+    stop: Arc<Latch>,
     recovery: RecoveryReport,
 }
 
@@ -141,7 +142,7 @@ impl MessageStore {
             group_commit_rx: Mutex::new(Some(rx)),
             listener: RwLock::new(None),
             running: AtomicBool::new(false),
-            stop: watch::Sender::new(false),
+            stop: Arc::new(Latch::new()),
             recovery: report,
         });
         Ok(Arc::new(Self { inner, tasks: Mutex::new(Vec::new()) }))
@@ -170,7 +171,7 @@ impl MessageStore {
         };
         let inner = &self.inner;
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        let stop = || inner.stop.subscribe();
+        let stop = || Arc::clone(&inner.stop);
         tasks.push(match inner.config.flush_disk_type {
             FlushDiskType::SyncFlush => {
                 tokio::spawn(flush::group_commit_loop(Arc::clone(inner), rx, stop()))
@@ -191,7 +192,7 @@ impl MessageStore {
     /// so the next open runs normal recovery. A poisoned store keeps the marker and reports why.
     pub async fn shutdown(&self) -> Result<()> {
         self.inner.running.store(false, Ordering::Release);
-        self.inner.stop.send_replace(true);
+        self.inner.stop.set();
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         for t in tasks {
             if let Err(e) = t.await {
@@ -286,9 +287,7 @@ impl MessageStore {
 
     /// Waits until the dispatcher has reached `offset` (e.g. a put's end).
     pub async fn wait_dispatched(&self, offset: u64) {
-        let mut rx = self.inner.dispatcher.subscribe();
-        // An error means the dispatcher is gone (store dropped); there is nothing to wait for.
-        let _ = rx.wait_for(|d| *d >= offset).await;
+        self.inner.dispatcher.wait_dispatched(offset).await;
     }
 
     /// One retention pass as if the time were `now_millis`.
@@ -340,12 +339,13 @@ fn append_result(
     }
 }
 
-async fn dispatch_loop(store: Arc<StoreInner>, mut stop: watch::Receiver<bool>) {
+async fn dispatch_loop(store: Arc<StoreInner>, stop: Arc<Latch>) {
     loop {
         tokio::select! {
+            biased;
+            _ = stop.wait() => break,
             _ = store.dispatch_notify.notified() => {}
             _ = tokio::time::sleep(DISPATCH_INTERVAL) => {}
-            _ = stop.changed() => break,
         }
         if let Err(e) = store.dispatch_available() {
             tracing::error!(error = %e, "dispatch failed; retrying");
@@ -353,12 +353,13 @@ async fn dispatch_loop(store: Arc<StoreInner>, mut stop: watch::Receiver<bool>) 
     }
 }
 
-async fn clean_loop(store: Arc<StoreInner>, mut stop: watch::Receiver<bool>) {
+async fn clean_loop(store: Arc<StoreInner>, stop: Arc<Latch>) {
     let period = Duration::from_millis(store.config.clean_resource_interval.max(1));
     loop {
         tokio::select! {
+            biased;
+            _ = stop.wait() => break,
             _ = tokio::time::sleep(period) => {}
-            _ = stop.changed() => break,
         }
         let inner = &store;
         let result = retention::clean_expired(

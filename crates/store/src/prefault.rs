@@ -16,7 +16,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{watch, Notify};
+use rt::sync::Latch;
+use tokio::sync::Notify;
 
 use crate::commit_log::CommitLog;
 use crate::error::{IoContext, Result};
@@ -61,19 +62,20 @@ impl Prefaulter {
 /// The warmer task: faults in what the appender asked for, chunk by chunk, never behind the
 /// appender's position and never into a segment that does not exist yet (the appender creates
 /// segments; the warmer catches up once it has).
-pub(crate) async fn prefault_loop(store: Arc<StoreInner>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn prefault_loop(store: Arc<StoreInner>, stop: Arc<Latch>) {
     let log = &store.commit_log;
     let file_size = log.file_size();
     let mut warmed = 0u64;
     loop {
         tokio::select! {
+            biased;
+            _ = stop.wait() => break,
             _ = log.prefault.notify.notified() => {}
-            _ = stop.changed() => break,
         }
         let target = log.prefault.target.load(Ordering::Acquire);
         loop {
             warmed = warmed.max(log.max_offset());
-            if warmed >= target || *stop.borrow() {
+            if warmed >= target || stop.is_set() {
                 break;
             }
             let Some(seg) = log.files().find(warmed) else { break };
