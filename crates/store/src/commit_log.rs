@@ -358,6 +358,13 @@ impl CommitLog {
         if !current.as_deref().is_some_and(covers) {
             let seg = self.files.get_or_create(offset).map_err(|e| {
                 tracing::error!(error = %e, offset, "creating a CommitLog segment failed");
+                // A failed fsync of the new file or its folder is fatal like any failed fsync:
+                // the file keeps failing its syncs (fsyncgate), so without poisoning every later
+                // put would fail here while the store still looked healthy, and nothing would
+                // restart it.
+                if matches!(e, StoreError::Io { op: "sync" | "sync dir", .. }) {
+                    self.poison(e.to_string());
+                }
                 PutMessageStatus::CreateMappedFileFailed
             })?;
             *current = Some(seg);

@@ -350,3 +350,32 @@ fn regression_index_after_failed_fsyncs() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     rt.block_on(run(ops, 7689071068674231200));
 }
+
+/// A failed fsync while a put creates the next CommitLog segment poisons the store (found by the
+/// cluster simulation: the put failed with CREATE_MAPPED_FILE_FAILED, every later put failed the
+/// same way because the half-made file keeps failing its syncs, and nothing restarted the store
+/// because it did not look poisoned).
+#[test]
+fn failed_sync_creating_a_segment_poisons() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    rt.block_on(async {
+        let disk = SimDisk::new(SimDiskConfig { seed: 7, ..SimDiskConfig::default() });
+        let config = small_config(FlushDiskType::AsyncFlush);
+        let store = MessageStore::open(disk.as_disk_ref(), config.clone()).unwrap();
+        store.start().unwrap();
+        let m = msg("TopicA", 0, &[7u8; 1000], None, None);
+        let first = store.put_message(&m).await;
+        assert_eq!(first.status, PutMessageStatus::PutOk);
+        let per_segment =
+            config.mapped_file_size_commit_log / first.append.unwrap().wrote_bytes as u64;
+        for _ in 1..per_segment {
+            assert_eq!(store.put_message(&m).await.status, PutMessageStatus::PutOk);
+        }
+        disk.set_faults(&SimDiskConfig { sync_error_probability: 1.0, ..SimDiskConfig::default() });
+        // This put needs the next segment, whose creation syncs the new file.
+        assert_eq!(store.put_message(&m).await.status, PutMessageStatus::CreateMappedFileFailed);
+        assert!(store.poison_reason().is_some());
+        disk.set_faults(&SimDiskConfig::default());
+        assert_eq!(store.put_message(&m).await.status, PutMessageStatus::ServiceNotAvailable);
+    });
+}
