@@ -362,6 +362,7 @@ const SEAM_PATTERNS: &[Pattern] = &[
     pat("SystemTime::now", "no-ambient-time", TIME),
     pat("Instant::now", "no-ambient-time", TIME),
     pat("process::Command", "no-process", "library code does not start processes"),
+    pat("process::id", "no-process", "read the process id through rt::process_local::pid"),
     pat("process::exit", "no-exit", "only a binary's main may exit the process"),
     pat("JoinSet", "no-joinset", MADSIM_LACKS),
     pat("into_split", "no-into-split", "madsim lacks it; use tokio::io::split"),

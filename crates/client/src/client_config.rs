@@ -41,7 +41,7 @@ impl Default for ClientConfig {
     fn default() -> Self {
         Self {
             namesrv_addr: None,
-            instance_name: format!("{}#{}", std::process::id(), rt::rand::u64()),
+            instance_name: format!("{}#{}", rt::process_local::pid(), rt::rand::u64()),
             client_ip: None,
             unit_name: None,
             poll_name_server_interval: Duration::from_secs(30),
@@ -92,7 +92,7 @@ mod tests {
         let c = ClientConfig::new("a:9876; b:9876;");
         assert_eq!(c.namesrv_addrs(), vec!["a:9876", "b:9876"]);
         let d = ClientConfig::default();
-        assert!(d.instance_name.starts_with(&format!("{}#", std::process::id())));
+        assert!(d.instance_name.starts_with(&format!("{}#", rt::process_local::pid())));
         assert_ne!(d.instance_name, ClientConfig::default().instance_name);
         let ip: IpAddr = "10.0.0.5".parse().unwrap();
         let mut c = ClientConfig { instance_name: "i".into(), ..c };

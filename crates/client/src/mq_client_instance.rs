@@ -103,7 +103,7 @@ impl MQClientInstance {
             None => local_ip(&remoting, &namesrv_addrs).await,
         };
         let api = MQClientAPI::new(remoting, namesrv_addrs, config.mq_client_api_timeout);
-        let pid = std::process::id() as i16;
+        let pid = rt::process_local::pid() as i16;
         let instance = Arc::new(Self {
             config: config.clone(),
             key: key.clone(),

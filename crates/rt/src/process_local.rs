@@ -31,6 +31,26 @@ pub fn get<T: Any + Default + Send + Sync>() -> Arc<T> {
     }
 }
 
+/// The process id, as RocketMQ puts it in client ids and message ids. Under simulation each
+/// node has its own, drawn from the seed on first use: the real id differs from run to run and
+/// would make a replay of the same seed take other paths (client ids order the rebalance).
+pub fn pid() -> u32 {
+    #[cfg(madsim)]
+    {
+        #[derive(Default)]
+        struct Pid(std::sync::OnceLock<u32>);
+        // Linux pids start above the kernel's own and stay below pid_max's default.
+        if madsim::runtime::Handle::try_current().is_err() {
+            return std::process::id();
+        }
+        *get::<Pid>().0.get_or_init(|| 300 + crate::rand::u32() % 32_000)
+    }
+    #[cfg(not(madsim))]
+    {
+        std::process::id()
+    }
+}
+
 #[cfg(not(madsim))]
 mod imp {
     use std::collections::HashMap;
@@ -50,17 +70,30 @@ mod imp {
 #[cfg(madsim)]
 mod imp {
     use std::cell::RefCell;
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
 
     use madsim::task::NodeId;
 
     use super::{TypeId, Value};
 
+    // A BTreeMap, not a HashMap: this table may be created on a run's thread before madsim
+    // seeds std's hash keys there, and a HashMap made first would fix that thread's keys to
+    // real randomness, so every HashMap of the run would iterate differently in each process.
     thread_local! {
-        static VALUES: RefCell<HashMap<(NodeId, TypeId), Value>> = RefCell::new(HashMap::new());
+        static VALUES: RefCell<BTreeMap<(NodeId, TypeId), Value>> =
+            const { RefCell::new(BTreeMap::new()) };
+    }
+
+    thread_local! {
+        /// Values used outside any simulation (a plain unit test of a simulation build).
+        static OUTSIDE: RefCell<BTreeMap<TypeId, Value>> = const { RefCell::new(BTreeMap::new()) };
     }
 
     pub(super) fn get_or_insert(id: TypeId, make: impl FnOnce() -> Value) -> Value {
+        if madsim::runtime::Handle::try_current().is_err() {
+            return OUTSIDE
+                .with(|values| values.borrow_mut().entry(id).or_insert_with(make).clone());
+        }
         let node = madsim::plugin::node();
         VALUES.with(|values| values.borrow_mut().entry((node, id)).or_insert_with(make).clone())
     }
@@ -68,6 +101,7 @@ mod imp {
     /// Forgets every node's values: a new run on this thread starts from fresh processes.
     pub(crate) fn reset_all() {
         VALUES.with(|values| values.borrow_mut().clear());
+        OUTSIDE.with(|values| values.borrow_mut().clear());
     }
 }
 

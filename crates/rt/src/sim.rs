@@ -46,9 +46,11 @@ pub fn seed_from_env() -> u64 {
 /// live in thread-locals (see [`crate::clock::sim`] and [`crate::process_local`]), and a new
 /// runtime on this thread must not inherit an old run's.
 pub fn runtime(seed: u64) -> Runtime {
+    // The runtime first: it seeds std's hash keys on this thread, which only works before
+    // anything on the thread has made a HashMap (see `madsim::rand`).
+    let mut rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
     crate::clock::sim::reset_all();
     crate::process_local::reset_all();
-    let mut rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
     rt.add_simulator::<DiskSim>();
     if let Some(secs) = env_number::<f64>("MADSIM_TEST_TIME_LIMIT") {
         rt.set_time_limit(Duration::from_secs_f64(secs));
