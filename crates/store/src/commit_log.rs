@@ -362,7 +362,7 @@ impl CommitLog {
                 // the file keeps failing its syncs (fsyncgate), so without poisoning every later
                 // put would fail here while the store still looked healthy, and nothing would
                 // restart it.
-                if matches!(e, StoreError::Io { op: "sync" | "sync dir", .. }) {
+                if e.is_sync_failure() {
                     self.poison(e.to_string());
                 }
                 PutMessageStatus::CreateMappedFileFailed

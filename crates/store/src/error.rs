@@ -39,6 +39,14 @@ pub(crate) trait IoContext<T> {
     fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T>;
 }
 
+impl StoreError {
+    /// A failed fsync of a file or a folder: fatal for the store, because the file keeps
+    /// failing its syncs (fsyncgate) and what it held may not be on disk.
+    pub fn is_sync_failure(&self) -> bool {
+        matches!(self, StoreError::Io { op, .. } if op.starts_with("sync"))
+    }
+}
+
 impl<T> IoContext<T> for io::Result<T> {
     fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
         self.map_err(|source| StoreError::Io { op, path: path.into(), source })

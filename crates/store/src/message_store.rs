@@ -349,6 +349,13 @@ async fn dispatch_loop(store: Arc<StoreInner>, stop: Arc<Latch>) {
         }
         if let Err(e) = store.dispatch_available() {
             tracing::error!(error = %e, "dispatch failed; retrying");
+            // A ConsumeQueue or index file whose creation sync failed fails every later sync
+            // (fsyncgate), so dispatch would stop for good behind it while puts were still
+            // acknowledged and never became readable. Poisoned, the store refuses puts until a
+            // restart, whose recovery rebuilds the queues from the CommitLog.
+            if e.is_sync_failure() {
+                store.commit_log.poison(format!("dispatch: {e}"));
+            }
         }
     }
 }

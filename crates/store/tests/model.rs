@@ -379,3 +379,41 @@ fn failed_sync_creating_a_segment_poisons() {
         assert_eq!(store.put_message(&m).await.status, PutMessageStatus::ServiceNotAvailable);
     });
 }
+
+/// A failed sync while dispatching (a ConsumeQueue or index file being created or sealed)
+/// poisons the store: the file would fail every later sync, dispatch would stall behind it for
+/// good, and puts acknowledged meanwhile would never become readable.
+#[test]
+fn failed_sync_while_dispatching_poisons() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    rt.block_on(async {
+        let disk = SimDisk::new(SimDiskConfig { seed: 7, ..SimDiskConfig::default() });
+        let store = MessageStore::open(disk.as_disk_ref(), small_config(FlushDiskType::AsyncFlush))
+            .unwrap();
+        store.start().unwrap();
+        let first = msg("TopicA", 0, b"first", None, Some("k0"));
+        assert_eq!(store.put_message(&first).await.status, PutMessageStatus::PutOk);
+        store.wait_dispatched(store.max_phy_offset()).await;
+        assert!(store.poison_reason().is_none());
+
+        disk.set_faults(&SimDiskConfig { sync_error_probability: 1.0, ..SimDiskConfig::default() });
+        // More entries than one ConsumeQueue file and one index file hold: dispatching them
+        // creates (and syncs) new files.
+        for i in 1..48 {
+            let m = msg("TopicA", 0, b"more", None, Some(&format!("k{i}")));
+            assert_eq!(store.put_message(&m).await.status, PutMessageStatus::PutOk);
+        }
+        let mut reason = None;
+        for _ in 0..100 {
+            reason = store.poison_reason();
+            if reason.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let reason = reason.expect("a failed sync while dispatching must poison the store");
+        assert!(reason.contains("dispatch"), "{reason}");
+        disk.set_faults(&SimDiskConfig::default());
+        assert_eq!(store.put_message(&first).await.status, PutMessageStatus::ServiceNotAvailable);
+    });
+}
