@@ -145,10 +145,12 @@ impl ScheduleMessageService {
             };
             let record = store
                 .select_one_message_by_offset(entry.commit_log_offset, entry.size.max(0) as usize);
-            let msg = match record.map(|r| decode_message(&r, false)) {
+            // CRC checked: the re-put gives the message a fresh CRC, so a record damaged on
+            // disk or in the read would otherwise be delivered as if it were sound.
+            let msg = match record.map(|r| decode_message(&r, true)) {
                 Some(Ok(msg)) => msg,
-                // A queue entry whose record cannot be read can never be delivered; RocketMQ
-                // skips it too rather than stall the level behind it.
+                // A queue entry whose record cannot be read (or fails its CRC) can never be
+                // delivered; RocketMQ skips it too rather than stall the level behind it.
                 Some(Err(e)) => {
                     let e = e.to_string();
                     tracing::error!(level, offset, e, "unreadable scheduled message skipped");
