@@ -60,11 +60,16 @@ pub enum Fault {
     ClockSkew,
     /// Step a node's wall clock forwards or backwards.
     ClockJump,
+    /// Not a strike but a condition of the whole run: a broker's power cut may garble the page
+    /// its disk was writing (a run of random bytes inside unsynced data, with the record headers
+    /// around it intact) instead of tearing it, so only the CRC keeps such a record from being
+    /// served.
+    GarbledWrites,
 }
 
 impl Fault {
     /// Every kind.
-    pub const ALL: [Fault; 13] = [
+    pub const ALL: [Fault; 14] = [
         Fault::KillBroker,
         Fault::KillNamesrv,
         Fault::Pause,
@@ -78,7 +83,14 @@ impl Fault {
         Fault::FsyncErrors,
         Fault::ClockSkew,
         Fault::ClockJump,
+        Fault::GarbledWrites,
     ];
+
+    /// True for the kinds the nemesis injects at its ticks; false for conditions that hold for
+    /// the whole run once the plan enables them.
+    pub fn strikes(self) -> bool {
+        self != Fault::GarbledWrites
+    }
 }
 
 /// What this seed's nemesis does: the enabled kinds, how likely a fault is per tick and how long
@@ -171,6 +183,14 @@ impl Nemesis {
             "nemesis plan: {:?} per_tick={:.3} max_outage={}ms",
             plan.enabled, plan.per_tick, plan.max_outage_ms
         ));
+        if plan.enabled.contains(&Fault::GarbledWrites) {
+            for b in 0..cluster.spec().brokers {
+                let disk = cluster.broker_disk(b);
+                let p = rt::rand::range(25..=100) as f64 / 100.0;
+                disk.set_faults(&SimDiskConfig { garble_probability: p, ..disk.config() });
+                rec.note(&format!("garbled writes p={p:.2} on {}", cluster.broker(b).name));
+            }
+        }
         Self {
             cluster,
             rec,
@@ -195,11 +215,13 @@ impl Nemesis {
     /// Injects and ends faults for `duration` of simulated time.
     pub async fn run_safety(&mut self, duration: Duration) {
         let end = Instant::now() + duration;
+        let strikes: Vec<Fault> =
+            self.plan.enabled.iter().copied().filter(|f| f.strikes()).collect();
         while Instant::now() < end {
             tokio::time::sleep(TICK).await;
             self.end_due_faults();
-            if !self.plan.enabled.is_empty() && rt::rand::chance(self.plan.per_tick) {
-                let fault = self.plan.enabled[rt::rand::range(0..self.plan.enabled.len())];
+            if !strikes.is_empty() && rt::rand::chance(self.plan.per_tick) {
+                let fault = strikes[rt::rand::range(0..strikes.len())];
                 self.inject(fault);
             }
         }
@@ -339,6 +361,8 @@ impl Nemesis {
                 }
                 self.skewed.insert(id);
             }),
+            // A condition set up in `new`, never struck at a tick.
+            Fault::GarbledWrites => None,
         };
         if injected.is_some() {
             self.injected += 1;
@@ -431,10 +455,11 @@ impl Nemesis {
         if let Some((b, had_unsynced, s0, ends)) = before {
             let s1 = self.cluster.broker_disk(b).stats();
             text.push_str(&format!(
-                " (unsynced={had_unsynced} pages lost={} kept={} torn={})",
+                " (unsynced={had_unsynced} pages lost={} kept={} torn={} garbled={})",
                 s1.pages_lost - s0.pages_lost,
                 s1.pages_kept - s0.pages_kept,
-                s1.pages_torn - s0.pages_torn
+                s1.pages_torn - s0.pages_torn,
+                s1.pages_garbled - s0.pages_garbled
             ));
             let window_start = now_ms.saturating_sub(ASYNC_LOSS_WINDOW_MS);
             let since =

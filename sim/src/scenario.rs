@@ -287,6 +287,10 @@ pub async fn run(scenario: Scenario) -> Outcome {
         outcome.faults,
         outcome.lost_to_power_cuts
     );
+    // `SIM_EVENTS=1` shows what a passing run went through (a failure always shows it).
+    if std::env::var_os("SIM_EVENTS").is_some() {
+        println!("--- nemesis and notes ---\n{}", rec.events());
+    }
     if !failures.is_empty() {
         panic!(
             "scenario {} failed at seed {seed}\nreplay: {}\n{}\n--- nemesis and notes ---\n{}\

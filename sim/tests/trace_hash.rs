@@ -16,12 +16,12 @@ use sim::nemesis::Fault;
 use sim::scenario::{run, Scenario, Workload};
 use store::FlushDiskType;
 
-/// The seed whose hash is pinned: its run poisons a store and restarts the broker, so the pin
-/// also covers recovery and a restart (which once replayed differently in each process: std's
+/// The seed whose hash is pinned: its run has garbled writes on, poisons a store and power-cycles
+/// the broker, so the pin also covers the disk's crash model, recovery and a restart (which once replayed differently in each process: std's
 /// hash keys were fixed before madsim could seed them; see `rt::sim::runtime`).
-const PINNED_SEED: u64 = 7;
+const PINNED_SEED: u64 = 8;
 /// The trace hash of [`PINNED_SEED`] (see the module docs to re-lock it).
-const PINNED_HASH: u64 = 0x8ae0_9793_bb89_b050;
+const PINNED_HASH: u64 = 0x9d4d_c88c_bdf9_3a98;
 
 fn short() -> Scenario {
     Scenario {

@@ -174,6 +174,38 @@ fn a_crash_shows_only_bytes_that_were_written_and_tears_at_sectors() {
 }
 
 #[test]
+fn a_garbled_crash_damages_only_unsynced_bytes_and_at_most_one_sector_run() {
+    let mut garbled = 0;
+    for seed in 0..64u64 {
+        let cfg = SimDiskConfig { garble_probability: 1.0, ..SimDiskConfig::with_seed(seed) };
+        let disk = SimDisk::new(cfg);
+        let f = disk.open(p("log"), OpenMode::CreateIfMissing).unwrap();
+        // An appending log: 6,000 synced bytes, then 3,000 more that are not synced.
+        let synced = vec![0x11u8; 6_000];
+        f.write_at(0, &synced).unwrap();
+        f.sync().unwrap();
+        disk.sync_dir(p("")).unwrap();
+        let fresh = vec![0x22u8; 3_000];
+        f.write_at(6_000, &fresh).unwrap();
+        disk.crash();
+        let stats = disk.stats();
+        garbled += stats.pages_garbled;
+        let f = disk.open(p("log"), OpenMode::Existing).unwrap();
+        let got = f.read_at(0, f.len() as usize).unwrap();
+        assert_eq!(&got[..6_000], &synced[..], "seed {seed}: synced bytes are never garbled");
+        let foreign = got[6_000..].iter().filter(|&&b| b != 0x22 && b != 0).count();
+        if stats.pages_garbled == 0 {
+            assert_eq!(foreign, 0, "seed {seed}: garbage without a garbled page");
+        } else {
+            assert!(foreign <= 512, "seed {seed}: {foreign} garbage bytes, more than a sector");
+            // Garbling keeps the rest of the page's new bytes: the write happened, mangled.
+            assert_eq!(stats.pages_torn, 0, "seed {seed}: a page is garbled or torn, not both");
+        }
+    }
+    assert!(garbled > 0, "some seed must garble a page");
+}
+
+#[test]
 fn handles_from_before_a_crash_are_dead() {
     let disk = SimDisk::default();
     let f = disk.open(p("f"), OpenMode::CreateIfMissing).unwrap();

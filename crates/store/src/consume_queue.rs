@@ -192,7 +192,12 @@ impl ConsumeQueue {
     /// the cut form a prefix (they were synced before the checkpoint that named the cut), and
     /// nothing stale lies past it (every earlier recovery zeroed its tail), so a binary search
     /// finds the end.
-    pub fn recover(&self, cut: i64, min_phy: i64) -> Result<()> {
+    pub fn recover(
+        &self,
+        cut: i64,
+        min_phy: i64,
+        matches_commit_log: &dyn Fn(&ConsumeQueue, i64, &CqEntry) -> bool,
+    ) -> Result<()> {
         let Some(first) = self.files.first() else {
             return Ok(());
         };
@@ -202,10 +207,12 @@ impl ConsumeQueue {
         let file_first = (first.start() / UNIT) as i64;
         let file_end = ((last.start() + self.files.file_size()) / UNIT) as i64;
         // The first written entry: files may start with a zero prefix when the queue began at a
-        // non-zero offset.
+        // non-zero offset. Only all-zero entries are skipped: a garbled first entry is not a
+        // prefix, and must end the kept entries instead.
         let mut lo = file_first;
         let first_end = file_first + self.units_per_file();
-        while lo < first_end && !self.raw_entry(lo).is_some_and(|e| e.is_valid()) {
+        let zero = CqEntry { commit_log_offset: 0, size: 0, tags_code: 0 };
+        while lo < first_end && self.raw_entry(lo).is_some_and(|e| e == zero) {
             lo += 1;
         }
         if lo == first_end {
@@ -223,7 +230,18 @@ impl ConsumeQueue {
                 b = mid;
             }
         }
-        let end = a;
+        // The search assumes the kept entries form a prefix, which holds for synced entries. An
+        // entry a crash garbled is never synced, yet may look valid and point below the cut; so
+        // walk back until the last kept entry is one the CommitLog vouches for (usually the
+        // first one tried: one record read per queue).
+        let mut end = a;
+        while end > lo {
+            let last = end - 1;
+            match self.raw_entry(last) {
+                Some(e) if keep(last) && matches_commit_log(self, last, &e) => break,
+                _ => end = last,
+            }
+        }
         self.files.truncate_from(end as u64 * UNIT)?;
         let min = if end == lo { end } else { lo };
         self.min_offset.store(min, Ordering::Release);

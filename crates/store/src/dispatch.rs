@@ -209,6 +209,34 @@ impl Dispatcher {
         result.map(|()| pos)
     }
 
+    /// True if `entry` at `queue_offset` of `cq` is the entry dispatching its record would write:
+    /// the CommitLog holds a record at the entry's offset, of its size, for this queue and queue
+    /// offset, with its tag code. Recovery uses it to tell a garbled entry from a real one.
+    pub fn entry_matches(
+        &self,
+        commit_log: &CommitLog,
+        cq: &ConsumeQueue,
+        queue_offset: i64,
+        entry: &CqEntry,
+    ) -> bool {
+        let Some(rec) = u64::try_from(entry.commit_log_offset)
+            .ok()
+            .and_then(|offset| commit_log.read_record(offset))
+        else {
+            return false;
+        };
+        match check_record(&rec, Some(entry.commit_log_offset), CrcCheck::None) {
+            RecordCheck::Record(view) => {
+                view.topic == cq.topic()
+                    && view.queue_id == cq.queue_id()
+                    && view.queue_offset == queue_offset
+                    && i64::from(entry.size) == view.total_size as i64
+                    && entry.tags_code == self.tags_code(&view)
+            }
+            _ => false,
+        }
+    }
+
     fn tags_code(&self, view: &RecordView<'_>) -> i64 {
         if view.topic == SCHEDULE_TOPIC {
             if let Some(level) = view.property(PROPERTY_DELAY).and_then(|d| d.parse::<usize>().ok())

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use rt::disk::DiskRef;
 
-use crate::error::{IoContext, Result};
+use crate::error::{IoContext, Result, StoreError};
 use crate::index_file::{index_key_hash, IndexFile, IndexPut};
 use crate::record::java_hash_parts;
 
@@ -52,20 +52,55 @@ pub struct IndexService {
     slots: u32,
     entries: u32,
     files: RwLock<Vec<Arc<IndexFile>>>,
+    /// The newest file was damaged and removed at load: recovery must rebuild what it indexed.
+    lost_newest: bool,
 }
 
 impl IndexService {
     /// Opens the files in `index/`, oldest first.
+    ///
+    /// The index is derived from the CommitLog, so a damaged file does not stop the store: it is
+    /// removed. Only the newest file can be damaged by a crash (the others were synced when they
+    /// were sealed), and recovery rebuilds it ([`IndexService::lost_newest`]). An older damaged
+    /// file means the medium lost synced data; its keys stay unfindable (the messages themselves
+    /// are intact), and the store says so in its log.
     pub fn load(disk: DiskRef, slots: u32, entries: u32) -> Result<Self> {
         let dir = Path::new(INDEX_DIR);
         let mut files = Vec::new();
-        for name in disk.list(dir).ctx("list", dir)? {
-            if name.len() != 17 || !name.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
+        let names: Vec<String> = disk
+            .list(dir)
+            .ctx("list", dir)?
+            .into_iter()
+            .filter(|n| n.len() == 17 && n.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        let mut lost_newest = false;
+        for (i, name) in names.iter().enumerate() {
+            let path = dir.join(name);
+            match IndexFile::open(&disk, &path, slots, entries) {
+                Ok(file) => files.push(Arc::new(file)),
+                Err(StoreError::Corrupt { reason, .. }) => {
+                    let newest = i + 1 == names.len();
+                    tracing::warn!(
+                        path = %path.display(),
+                        %reason,
+                        rebuilt = newest,
+                        "removing a damaged index file"
+                    );
+                    disk.remove(&path).ctx("remove", &path)?;
+                    disk.sync_dir(dir).ctx("sync dir", dir)?;
+                    lost_newest |= newest;
+                }
+                Err(e) => return Err(e),
             }
-            files.push(Arc::new(IndexFile::open(&disk, &dir.join(name), slots, entries)?));
         }
-        Ok(Self { disk, slots: slots.max(1), entries: entries.max(2), files: RwLock::new(files) })
+        let files = RwLock::new(files);
+        Ok(Self { disk, slots: slots.max(1), entries: entries.max(2), files, lost_newest })
+    }
+
+    /// True if the newest file was damaged and removed at load, so its entries must be rebuilt
+    /// even after a clean shutdown.
+    pub fn lost_newest(&self) -> bool {
+        self.lost_newest
     }
 
     pub fn files(&self) -> Vec<Arc<IndexFile>> {

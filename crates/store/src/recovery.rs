@@ -91,8 +91,11 @@ pub(crate) fn recover(
 
     // 2. ConsumeQueues: keep the durable prefix that points below the valid end.
     let logics_cut = u64::try_from(ck.logics_offset).unwrap_or(0).clamp(min_phy, valid_end);
+    let matches = |cq: &crate::consume_queue::ConsumeQueue, queue_offset, entry: &_| {
+        dispatcher.entry_matches(commit_log, cq, queue_offset, entry)
+    };
     for cq in queues.all() {
-        cq.recover(logics_cut as i64, min_phy as i64)?;
+        cq.recover(logics_cut as i64, min_phy as i64, &matches)?;
     }
 
     // 3. Index: after a crash the newest file may hold slots pointing at lost entries.
@@ -117,7 +120,7 @@ pub(crate) fn recover(
                 Some(p + rec.len() as u64)
             };
             let mut from = last_indexed.and_then(after_last).unwrap_or(min_phy);
-            if !abnormal {
+            if !abnormal && !index.lost_newest() {
                 from = from.max(u64::try_from(ck.index_offset).unwrap_or(0));
             }
             from.clamp(min_phy, valid_end)

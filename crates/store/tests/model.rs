@@ -150,7 +150,7 @@ impl Harness {
     fn crash(&mut self) {
         drop(self.store.take());
         self.disk.crash();
-        self.disk.set_faults(&SimDiskConfig::default());
+        self.disk.set_faults(&SimDiskConfig { sync_error_probability: 0.0, ..self.disk.config() });
         self.open();
     }
 
@@ -235,6 +235,9 @@ async fn run(ops: Vec<Op>, seed: u64) {
         seed,
         page_size: 512,
         sector_size: 128,
+        // Half the damaged pages are garbled rather than torn: a record's header and tail may
+        // survive around garbage, and only its CRC keeps it from being served.
+        garble_probability: 0.5,
         ..SimDiskConfig::default()
     });
     let mut h = Harness { disk, store: None, model: Model::default(), lost_forever: Vec::new() };
@@ -269,16 +272,15 @@ async fn run(ops: Vec<Op>, seed: u64) {
             Op::FailSyncThenCrash { topic } => {
                 let acked = |h: &Harness| h.model.acked.values().map(|q| q.len()).sum::<usize>();
                 let before = acked(&h);
-                h.disk.set_faults(&SimDiskConfig {
-                    sync_error_probability: 1.0,
-                    ..SimDiskConfig::default()
-                });
+                h.disk
+                    .set_faults(&SimDiskConfig { sync_error_probability: 1.0, ..h.disk.config() });
                 h.put(topic, 0, &[10]).await;
                 h.put(topic, 1, &[20]).await;
                 assert_eq!(acked(&h), before, "acknowledged while every fsync fails");
                 // Faults off again: a poisoned store must still refuse, it cannot know what the
                 // failed fsync lost.
-                h.disk.set_faults(&SimDiskConfig::default());
+                h.disk
+                    .set_faults(&SimDiskConfig { sync_error_probability: 0.0, ..h.disk.config() });
                 if h.store().poison_reason().is_some() {
                     h.put(topic, 0, &[30]).await;
                     assert_eq!(acked(&h), before, "acknowledged after a failed fsync");

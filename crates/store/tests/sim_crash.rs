@@ -84,6 +84,7 @@ async fn crash_during_group_commit() {
         seed: rng.gen(),
         page_size: page,
         sector_size: 128,
+        garble_probability: 0.5,
         ..SimDiskConfig::default()
     });
     let mut config = small_config(FlushDiskType::SyncFlush);
@@ -139,10 +140,7 @@ async fn crash_during_group_commit() {
         let run_for = Duration::from_micros(rng.gen_range(200..20_000));
         if fail_syncs {
             tokio::time::sleep(run_for / 2).await;
-            disk.set_faults(&SimDiskConfig {
-                sync_error_probability: 0.5,
-                ..SimDiskConfig::default()
-            });
+            disk.set_faults(&SimDiskConfig { sync_error_probability: 0.5, ..disk.config() });
             tokio::time::sleep(run_for / 2).await;
         } else {
             tokio::time::sleep(run_for).await;

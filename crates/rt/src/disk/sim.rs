@@ -29,8 +29,15 @@
 //!    update riding along with that writeback); a gap below such a page reads as zeros, as a hole.
 //!    Pending truncations are forgotten (the old bytes come back).
 //!
+//! 4. With [`SimDiskConfig::garble_probability`], the damaged last page may instead be garbled:
+//!    written back whole, but with a run of up to one sector of random bytes somewhere in the
+//!    bytes this writeback changes (a write the drive mangled as the power went). Headers and
+//!    tails of records around the run stay intact, so only a checksum catches it. Bytes a sync
+//!    already made durable are never garbled.
+//!
 //! So after a crash every byte of a file is its last durable value, a value some write put there,
-//! or zero in a region the file was extended over. Nothing that was never written appears. Handles
+//! zero in a region the file was extended over, or (only with garbling on) garbage in place of
+//! bytes that were never synced. Nothing that was never written appears otherwise. Handles
 //! opened before a crash belong to a dead incarnation: every call on them fails.
 //!
 //! **Injected faults** (seeded, all off by default, see [`SimDiskConfig`]): EIO on `write_at`
@@ -79,6 +86,9 @@ pub struct SimDiskConfig {
     pub sync_error_probability: f64,
     /// Probability that a `read_at` returns a copy with one bit flipped.
     pub read_bit_flip_probability: f64,
+    /// Probability that a crash that damages its last written-back page garbles it (a run of
+    /// random bytes inside the new data) instead of tearing it at a sector boundary.
+    pub garble_probability: f64,
     /// Total bytes the disk holds; writes past it fail with ENOSPC. `None`: unlimited.
     pub capacity_bytes: Option<u64>,
 }
@@ -93,6 +103,7 @@ impl Default for SimDiskConfig {
             write_error_probability: 0.0,
             sync_error_probability: 0.0,
             read_bit_flip_probability: 0.0,
+            garble_probability: 0.0,
             capacity_bytes: None,
         }
     }
@@ -116,11 +127,12 @@ pub struct SimDiskStats {
     pub bytes_synced: u64,
     /// Successful `sync_dir` calls.
     pub dir_syncs: u64,
-    /// Crashes, dirty pages kept and lost by them, and pages torn.
+    /// Crashes, dirty pages kept and lost by them, and pages torn or garbled.
     pub crashes: u64,
     pub pages_kept: u64,
     pub pages_lost: u64,
     pub pages_torn: u64,
+    pub pages_garbled: u64,
     /// Injected faults that fired.
     pub write_errors: u64,
     pub sync_errors: u64,
@@ -297,11 +309,13 @@ impl State {
         }
         self.collect_garbage();
         let (page, sector) = (self.page_size(), self.cfg.sector_size as u64);
+        let garble = self.cfg.garble_probability;
         for inode in self.inodes.values_mut() {
-            let outcome = inode.crash(page, sector, &mut self.rng);
+            let outcome = inode.crash(page, sector, garble, &mut self.rng);
             self.stats.pages_kept += outcome.pages_kept;
             self.stats.pages_lost += outcome.pages_lost;
             self.stats.pages_torn += u64::from(outcome.torn);
+            self.stats.pages_garbled += u64::from(outcome.garbled);
         }
     }
 }
@@ -339,6 +353,7 @@ impl SimDisk {
         st.cfg.write_error_probability = faults.write_error_probability;
         st.cfg.sync_error_probability = faults.sync_error_probability;
         st.cfg.read_bit_flip_probability = faults.read_bit_flip_probability;
+        st.cfg.garble_probability = faults.garble_probability;
         st.cfg.capacity_bytes = faults.capacity_bytes;
     }
 

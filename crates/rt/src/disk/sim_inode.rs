@@ -35,6 +35,7 @@ pub(super) struct CrashOutcome {
     pub pages_kept: u64,
     pub pages_lost: u64,
     pub torn: bool,
+    pub garbled: bool,
 }
 
 fn zero_page(page_size: u64) -> Box<[u8]> {
@@ -188,13 +189,16 @@ impl Inode {
     }
 
     /// A power cut: each dirty page independently reached the platter or not (writeback order is
-    /// arbitrary), and the last one that did may be torn at a sector boundary. The length is the
-    /// durable length, grown to cover a written-back page past it (as a size update that rode
-    /// along with that writeback). Pending truncations are forgotten.
+    /// arbitrary), and the last one that did may be damaged: torn at a sector boundary, or, with
+    /// probability `garble_probability`, written whole but with a run of garbage in it (see
+    /// [`Inode::garble`]). The length is the durable length, grown to cover a written-back page
+    /// past it (as a size update that rode along with that writeback). Pending truncations are
+    /// forgotten.
     pub(super) fn crash(
         &mut self,
         page_size: u64,
         sector_size: u64,
+        garble_probability: f64,
         rng: &mut StdRng,
     ) -> CrashOutcome {
         let mut outcome = CrashOutcome::default();
@@ -209,18 +213,23 @@ impl Inode {
             }
         }
         let last = kept.len().checked_sub(1);
-        for (i, (page, bytes)) in kept.iter().enumerate() {
+        for (i, (page, mut bytes)) in kept.into_iter().enumerate() {
             // Never write back more than was visible: bytes past the visible end were never
             // written, and a crash must not make them appear as file content.
-            let mut limit = self.visible_in(page_size, *page);
+            let mut limit = self.visible_in(page_size, page);
             if Some(i) == last && rng.random_bool(0.5) {
-                let sectors = page_size / sector_size;
-                if sectors > 1 {
-                    limit = limit.min(rng.random_range(1..sectors) * sector_size);
-                    outcome.torn = true;
+                // Draws nothing when the knob is off, so seeds without it replay as before.
+                if garble_probability > 0.0 && rng.random_bool(garble_probability.min(1.0)) {
+                    outcome.garbled |= self.garble(page, &mut bytes, limit, sector_size, rng);
+                } else {
+                    let sectors = page_size / sector_size;
+                    if sectors > 1 {
+                        limit = limit.min(rng.random_range(1..sectors) * sector_size);
+                        outcome.torn = true;
+                    }
                 }
             }
-            self.apply_page(page_size, *page, bytes, limit as usize);
+            self.apply_page(page_size, page, &bytes, limit as usize);
             outcome.pages_kept += 1;
         }
         self.visible_len = self.durable_len;
@@ -228,6 +237,32 @@ impl Inode {
         self.failed = false;
         self.handles = 0;
         outcome
+    }
+
+    /// A write the drive garbled in flight: a run of 1 to `sector_size` random bytes somewhere in
+    /// the part of the page this writeback changes (from the first to the last byte of the first
+    /// `limit` that differ from the durable copy). Bytes outside that span keep their new values,
+    /// so a record's header and tail may be intact around a damaged body: only a checksum can
+    /// tell. Bytes a sync already made durable and the write leaves unchanged are never garbled:
+    /// the model does not cover media that lose synced data. Returns whether anything changed.
+    fn garble(
+        &self,
+        page: u64,
+        bytes: &mut [u8],
+        limit: u64,
+        sector_size: u64,
+        rng: &mut StdRng,
+    ) -> bool {
+        let limit = (limit as usize).min(bytes.len());
+        let old = self.durable.get(&page);
+        let old_at = |i: usize| old.map_or(0, |o| o[i]);
+        let changed = |i: &usize| bytes[*i] != old_at(*i);
+        let Some(first) = (0..limit).find(changed) else { return false };
+        let Some(last) = (0..limit).rev().find(changed) else { return false };
+        let start = rng.random_range(first..=last);
+        let len = rng.random_range(1..=sector_size as usize).min(last + 1 - start);
+        rng.fill(&mut bytes[start..start + len]);
+        true
     }
 
     /// True if some written byte is not durable yet.
