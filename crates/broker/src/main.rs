@@ -95,7 +95,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let loaded = match load_config(&args) {
+    let mut loaded = match load_config(&args) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("mqbroker: {e}");
@@ -115,6 +115,9 @@ async fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
+    // `deleteWhen` names hours of the local day, as in RocketMQ; the store itself only sees the
+    // offset, so the simulation (which never sets it) stays in UTC.
+    loaded.store.utc_offset_seconds = chrono::Local::now().offset().local_minus_utc();
     let root = loaded.broker.store_path_root_dir.clone();
     let disk: DiskRef = match FsDisk::new(&root) {
         Ok(d) => Arc::new(d),

@@ -62,9 +62,13 @@ pub struct MessageStoreConfig {
     pub sync_flush_timeout: u64,
     /// `fileReservedTime`: hours a CommitLog segment is kept after its last write (72).
     pub file_reserved_time: u64,
-    /// `deleteWhen`: hours of the day (UTC here) when expired files are deleted, `"04"` or
-    /// `"04;05"`.
+    /// `deleteWhen`: hours of the day (local time, as in RocketMQ: see `utc_offset_seconds`) when
+    /// expired files are deleted, `"04"` or `"04;05"`.
     pub delete_when: String,
+    /// The machine's offset from UTC in seconds (east positive), which makes `deleteWhen` local
+    /// time. Not a config-file key: `mqbroker` sets it from the system time zone at start (a
+    /// daylight-saving change takes effect at the next start). 0, the default, is UTC.
+    pub utc_offset_seconds: i32,
     /// `diskMaxUsedSpaceRatio`: percent of the device in use above which the oldest segments are
     /// deleted whatever their age and the hour (75).
     pub disk_max_used_space_ratio: u32,
@@ -111,6 +115,7 @@ impl Default for MessageStoreConfig {
             sync_flush_timeout: 5000,
             file_reserved_time: 72,
             delete_when: "04".to_owned(),
+            utc_offset_seconds: 0,
             disk_max_used_space_ratio: 75,
             clean_resource_interval: 10_000,
             max_message_size: 4 * 1024 * 1024,

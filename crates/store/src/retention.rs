@@ -39,6 +39,12 @@ fn last_write_time(commit_log: &CommitLog, next_start: u64) -> Option<i64> {
     }
 }
 
+/// True if `now_millis` falls in one of the `deleteWhen` hours, in the machine's local time.
+fn is_delete_time(config: &MessageStoreConfig, now_millis: i64) -> bool {
+    let local_millis = now_millis.saturating_add(i64::from(config.utc_offset_seconds) * 1000);
+    config.delete_hours().contains(&hour_of_day(local_millis))
+}
+
 /// One retention pass at time `now_millis`.
 pub(crate) fn clean_expired(
     disk: &dyn Disk,
@@ -50,7 +56,7 @@ pub(crate) fn clean_expired(
     now_millis: i64,
 ) -> Result<CleanResult> {
     let mut result = CleanResult::default();
-    let time_up = config.delete_hours().contains(&hour_of_day(now_millis));
+    let time_up = is_delete_time(config, now_millis);
     let limit = f64::from(config.disk_max_used_space_ratio.min(100)) / 100.0;
     result.space_full = match disk.space() {
         Ok(space) => space.total_bytes > 0 && space.used_ratio() > limit,
@@ -87,4 +93,22 @@ pub(crate) fn clean_expired(
         result.index_files += index.delete_expired(min_phy)?;
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delete_when_is_local_time() {
+        // 2021-03-04 02:30 UTC.
+        let now = 1_614_825_000_000;
+        let mut config = MessageStoreConfig { delete_when: "04".to_owned(), ..Default::default() };
+        assert!(!is_delete_time(&config, now), "02:30 UTC is not 04");
+        config.utc_offset_seconds = 2 * 3600; // 04:30 local, two hours east of UTC
+        assert!(is_delete_time(&config, now));
+        config.utc_offset_seconds = -3 * 3600; // 23:30 the day before
+        config.delete_when = "23;04".to_owned();
+        assert!(is_delete_time(&config, now));
+    }
 }
