@@ -388,9 +388,32 @@ impl CommitLog {
                 self.poison(reason.clone());
                 return Err(StoreError::Poisoned(reason));
             }
-            self.flushed_where.store(to, Ordering::Release);
+            self.flushed_where.fetch_max(to, Ordering::AcqRel);
         }
         Ok(to)
+    }
+
+    /// Syncs the bytes in `from..to` without moving the flushed watermark: for the group commit,
+    /// which keeps syncs of adjacent ranges in flight at once and moves the watermark itself, in
+    /// order, with [`CommitLog::mark_flushed`]. A failure poisons the CommitLog, as in `flush`.
+    pub(crate) fn sync_range(&self, from: u64, to: u64) -> Result<()> {
+        if let Some(reason) = self.poison_reason() {
+            return Err(StoreError::Poisoned(reason));
+        }
+        if to > from {
+            if let Err(e) = self.files.sync_range(from, to) {
+                let reason = e.to_string();
+                self.poison(reason.clone());
+                return Err(StoreError::Poisoned(reason));
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that every byte below `to` is durable (syncs covering all of `..to` returned
+    /// `Ok`). The watermark never moves back.
+    pub(crate) fn mark_flushed(&self, to: u64) {
+        self.flushed_where.fetch_max(to, Ordering::AcqRel);
     }
 
     /// The `size` bytes of the record at `offset`, if they lie within the written data.
