@@ -118,9 +118,29 @@ impl Scenario {
     }
 }
 
+/// Prints tracing events that pass `filter` (`target=level,...`). A `Targets` filter, not an
+/// `EnvFilter`: the latter builds `HashMap`s, whose random keys would shift every later map's
+/// keys in the simulation, so the seed would no longer replay the run being followed.
+fn install_log(filter: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let targets: tracing_subscriber::filter::Targets = match filter.parse() {
+        Ok(t) => t,
+        Err(e) => panic!("SIM_LOG={filter}: {e}"),
+    };
+    let layer = tracing_subscriber::fmt::layer().without_time().with_ansi(false);
+    let _ = tracing_subscriber::registry().with(layer).with(targets).try_init();
+}
+
 /// Runs `scenario` for the current seed; panics with a report on failure.
 pub async fn run(scenario: Scenario) -> Outcome {
     let seed = Handle::current().seed();
+    // `SIM_LOG=<filter>` (`target=level` pairs, e.g. `info,client=debug`) prints the daemons'
+    // and clients' logs, each line with the simulated node it ran on, for following a failing
+    // seed (with `--nocapture`). Without it nothing is installed.
+    if let Some(filter) = std::env::var_os("SIM_LOG") {
+        install_log(&filter.to_string_lossy());
+    }
     let rec = Recorder::new();
     let start = Instant::now();
     rec.note(&format!("scenario {} seed {seed}", scenario.name));

@@ -4,7 +4,8 @@
 //! the simulated time since the run began (`<millis> <event>`). The lines are folded into a
 //! 64-bit FNV-1a hash as they are written, so two runs of one seed must end with the same hash:
 //! that is the determinism the trace-hash test pins. Only the last [`TAIL_LINES`] lines are
-//! kept in memory, to print beside a failure.
+//! kept in memory, to print beside a failure; `SIM_TRACE=1` prints every line as it is written,
+//! to follow a failing seed from its start.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -49,6 +50,8 @@ struct Inner {
     tail: VecDeque<String>,
     /// Every nemesis and note line (few), for the failure report.
     events: Vec<String>,
+    /// `SIM_TRACE` was set: print each line as it is written.
+    echo: bool,
 }
 
 /// A shared recorder; clones record into the same history and trace.
@@ -73,6 +76,7 @@ impl Recorder {
             lines: 0,
             tail: VecDeque::new(),
             events: Vec::new(),
+            echo: std::env::var_os("SIM_TRACE").is_some(),
         };
         Self { inner: Arc::new(Mutex::new(inner)) }
     }
@@ -92,6 +96,9 @@ impl Recorder {
         let line = format!("{} {text}\n", inner.start.elapsed().as_millis());
         inner.hash = fnv1a(inner.hash, line.as_bytes());
         inner.lines += 1;
+        if inner.echo {
+            print!("trace: {line}");
+        }
         if inner.tail.len() == TAIL_LINES {
             inner.tail.pop_front();
         }

@@ -138,6 +138,14 @@ impl ConsumerManager {
         info: ClientChannelInfo,
     ) -> Result<RegisterOutcome, RegisterError> {
         let mut groups = self.lock();
+        // A heartbeat handled after its connection closed (it was read just before the close)
+        // must not register the client again: the close event has already run and will not
+        // run twice, so the dead member would hold its queues until the channel expires. Under
+        // the registry's lock, and the channel is marked closed before its close event runs,
+        // so either this sees the close or the close event removes what this registers.
+        if info.channel.is_closed() {
+            return Ok(RegisterOutcome::default());
+        }
         if !groups.contains_key(reg.group) && groups.len() >= self.max_groups {
             return Err(RegisterError::TooManyGroups { max: self.max_groups });
         }
@@ -337,5 +345,22 @@ mod tests {
         assert!(m.scan_not_active_channel(31).is_empty());
         assert!(m.get_consumer_group_info("G").is_none());
         assert_eq!(m.group_count(), 0);
+    }
+
+    /// A heartbeat processed after its channel's close event (it was read before the close)
+    /// registers nothing: otherwise the dead member would keep its share of the queues until
+    /// the channel expired, 120 s later.
+    #[tokio::test]
+    async fn a_heartbeat_on_a_closed_channel_registers_nothing() {
+        let lo = Loopback::start().await;
+        let (a, b) = (lo.channel().await, lo.channel().await);
+        let m = ConsumerManager::new(4, 4);
+        let subs = [sub("T", 1)];
+        m.register_consumer(&reg(Some(&subs)), info(&a, "a", 10)).unwrap();
+        b.close();
+        let late = m.register_consumer(&reg(Some(&subs)), info(&b, "b", 20)).unwrap();
+        assert!(late.change.is_none());
+        let ids = m.get_consumer_group_info("G").unwrap().all_client_ids();
+        assert_eq!(ids, vec!["a".to_owned()]);
     }
 }

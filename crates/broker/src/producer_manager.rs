@@ -48,6 +48,11 @@ impl ProducerManager {
         info: ClientChannelInfo,
     ) -> Result<(), RegisterError> {
         let mut groups = self.lock();
+        // As for consumers (`ConsumerManager::register_consumer`): a heartbeat handled after
+        // its connection's close event must not leave the closed channel registered.
+        if info.channel.is_closed() {
+            return Ok(());
+        }
         if !groups.contains_key(group) && groups.len() >= self.max_groups {
             return Err(RegisterError::TooManyGroups { max: self.max_groups });
         }
@@ -147,6 +152,10 @@ mod tests {
         assert!(a.is_closed());
         m.register_producer("PG", info(&b, 10)).unwrap();
         m.do_channel_close_event(&b);
+        assert_eq!(m.group_count(), 0);
+        // A heartbeat on a channel already closed registers nothing.
+        b.close();
+        m.register_producer("PG", info(&b, 20)).unwrap();
         assert_eq!(m.group_count(), 0);
     }
 }
